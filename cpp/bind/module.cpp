@@ -1,0 +1,291 @@
+// fastmlp._core: array conversion and argument checks around the C++ core. No math here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "../mlp/network.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+using namespace fastmlp;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style>;  // no forcecast: a wrong dtype is a TypeError
+using IndexArray = py::array_t<std::int64_t, py::array::c_style>;
+
+const std::thread::id kMainThread = std::this_thread::get_id();
+
+[[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
+
+void require(bool ok, const std::string& msg) {
+    if (!ok) fail(msg);
+}
+
+// X is a C-contiguous 2-D array, or a tuple (data, indices, indptr, n_rows, n_cols) of CSR parts.
+template <class T>
+InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
+    InputMatrix<T> X;
+    if (py::isinstance<py::tuple>(obj)) {
+        auto t = obj.cast<py::tuple>();
+        require(t.size() == 5, "CSR input must be (data, indices, indptr, n_rows, n_cols)");
+        auto data = t[0].cast<Array<T>>();
+        auto indices = t[1].cast<IndexArray>();
+        auto indptr = t[2].cast<IndexArray>();
+        X.rows = t[3].cast<index_t>();
+        X.cols = t[4].cast<index_t>();
+        require(indptr.ndim() == 1 && indptr.shape(0) == X.rows + 1, "CSR indptr has the wrong length");
+        const std::int64_t* ip = indptr.data();
+        const index_t nnz = data.size();
+        require(indices.size() == nnz && ip[0] == 0 && ip[X.rows] == nnz, "CSR arrays disagree");
+        for (index_t r = 0; r < X.rows; ++r) require(ip[r] <= ip[r + 1], "CSR indptr must not decrease");
+        const std::int64_t* ix = indices.data();
+        for (index_t p = 0; p < nnz; ++p)
+            require(ix[p] >= 0 && ix[p] < X.cols, "CSR column index out of range");
+        X.data = data.data();
+        X.indices = ix;
+        X.indptr = ip;
+    } else {
+        auto a = obj.cast<Array<T>>();
+        require(a.ndim() == 2, "X must be 2-D");
+        X.rows = a.shape(0);
+        X.cols = a.shape(1);
+        X.dense = a.data();
+    }
+    require(X.cols == n_cols_expected, "X has " + std::to_string(X.cols) + " features, the network expects " +
+                                           std::to_string(n_cols_expected));
+    return X;
+}
+
+template <class T>
+const T* optional_vector(const py::object& obj, index_t n, const char* what) {
+    if (obj.is_none()) return nullptr;
+    auto a = obj.cast<Array<T>>();
+    require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " has the wrong length");
+    return a.data();
+}
+
+template <class T>
+void require_vector(const Array<T>& a, index_t n, const char* what) {
+    require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " must be 1-D with " + std::to_string(n) + " elements");
+}
+
+NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
+    require(hidden >= 0 && hidden <= 3, "unknown activation code");
+    require(output >= 0 && output <= 3, "unknown output code");
+    return NetSpec(units, Activation(hidden), Output(output));
+}
+
+template <class T>
+void bind_dtype(py::module_& m, const char* suffix) {
+    using TrainerT = Trainer<T>;
+    py::class_<TrainerT>(m, (std::string("Trainer") + suffix).c_str())
+        .def(py::init([](const std::vector<index_t>& units, int hidden, int output, index_t max_rows) {
+                 return new TrainerT(make_spec(units, hidden, output), max_rows);
+             }),
+             py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"))
+        .def_property_readonly("n_params", [](const TrainerT& t) { return t.spec().n_params(); })
+        .def(
+            "train_epoch",
+            [](TrainerT& tr, Array<T> params, py::object velocity, py::object m1, py::object m2,
+               std::int64_t t, py::object X_obj, Array<T> Y, py::object sw, IndexArray order,
+               index_t batch_size, int solver, double alpha, double lr, double momentum,
+               bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads) {
+                const NetSpec& s = tr.spec();
+                require_vector(params, s.n_params(), "params");
+                InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
+                require(Y.ndim() == 2 && Y.shape(0) == X.rows && Y.shape(1) == s.n_outputs(),
+                        "Y must be (n_samples, n_outputs)");
+                const T* w = optional_vector<T>(sw, X.rows, "sample_weight");
+                require(order.ndim() == 1, "order must be 1-D");
+                const index_t n = order.shape(0);
+                const std::int64_t* ord = order.data();
+                for (index_t i = 0; i < n; ++i) require(ord[i] >= 0 && ord[i] < X.rows, "order index out of range");
+                require(solver == 0 || solver == 1, "unknown solver code");
+                OptimizerState<T> state;
+                state.t = t;
+                Array<T> vel, a1, a2;  // keep the casts alive for the call
+                if (solver == 0) {
+                    vel = velocity.cast<Array<T>>();
+                    require_vector(vel, s.n_params(), "velocity");
+                    state.velocity = vel.mutable_data();
+                } else {
+                    a1 = m1.cast<Array<T>>();
+                    a2 = m2.cast<Array<T>>();
+                    require_vector(a1, s.n_params(), "m");
+                    require_vector(a2, s.n_params(), "v");
+                    state.m = a1.mutable_data();
+                    state.v = a2.mutable_data();
+                }
+                Hyper h;
+                h.solver = Solver(solver);
+                h.alpha = alpha;
+                h.learning_rate = lr;
+                h.momentum = momentum;
+                h.nesterov = nesterov;
+                h.beta_1 = beta_1;
+                h.beta_2 = beta_2;
+                h.epsilon = epsilon;
+                // Ctrl-C: only the main thread receives signals; look at most every 50 ms
+                std::function<bool()> should_stop;
+                if (std::this_thread::get_id() == kMainThread) {
+                    auto last = std::chrono::steady_clock::now();
+                    should_stop = [last]() mutable {
+                        const auto now = std::chrono::steady_clock::now();
+                        if (now - last < std::chrono::milliseconds(50)) return false;
+                        last = now;
+                        py::gil_scoped_acquire gil;
+                        return PyErr_CheckSignals() != 0;
+                    };
+                }
+                T* p = params.mutable_data();
+                const T* y = Y.data();
+                EpochResult r;
+                {
+                    py::gil_scoped_release release;
+                    r = tr.train_epoch(p, state, X, y, w, ord, n, batch_size, h, n_threads, should_stop);
+                }
+                if (r.interrupted) throw py::error_already_set();
+                return py::make_tuple(r.loss, state.t);
+            },
+            "One epoch of mini-batch updates; returns (epoch loss, Adam step count).")
+        .def(
+            "loss_and_grad",
+            [](TrainerT& tr, Array<T> grad, Array<T> params, py::object X_obj, Array<T> Y,
+               py::object sw, double alpha, int n_threads) {
+                const NetSpec& s = tr.spec();
+                require_vector(params, s.n_params(), "params");
+                require_vector(grad, s.n_params(), "grad");
+                InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
+                require(X.rows > 0, "X has no rows");
+                require(Y.ndim() == 2 && Y.shape(0) == X.rows && Y.shape(1) == s.n_outputs(),
+                        "Y must be (n_samples, n_outputs)");
+                const T* w = optional_vector<T>(sw, X.rows, "sample_weight");
+                T* g = grad.mutable_data();
+                const T* p = params.data();
+                const T* y = Y.data();
+                py::gil_scoped_release release;
+                return tr.loss_and_grad(g, p, X, y, w, alpha, n_threads);
+            },
+            "Objective over all rows; writes its gradient into grad.");
+
+    m.def(
+        "forward",
+        [](const std::vector<index_t>& units, int hidden, int output, Array<T> params,
+           py::object X_obj, int n_threads) {
+            NetSpec s = make_spec(units, hidden, output);
+            require_vector(params, s.n_params(), "params");
+            InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
+            Array<T> out({X.rows, s.n_outputs()});
+            T* o = out.mutable_data();
+            const T* p = params.data();
+            {
+                py::gil_scoped_release release;
+                network_forward(o, s, p, X, n_threads);
+            }
+            return out;
+        },
+        py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params"), py::arg("X"),
+        py::arg("n_threads"));
+
+    // Single ops, for the tests that compare each one with a NumPy reference.
+    m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads) {
+        require(inp.ndim() == 2 && weight.ndim() == 2 && inp.shape(1) == weight.shape(0), "shapes disagree");
+        const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
+        require_vector(bias, OC, "bias");
+        Array<T> out({N, OC});
+        linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC, n_threads);
+        return out;
+    });
+    m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads) {
+        require(inp.ndim() == 2 && weight.ndim() == 2 && dout.ndim() == 2, "arrays must be 2-D");
+        const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
+        require(weight.shape(0) == C && dout.shape(0) == N && dout.shape(1) == OC, "shapes disagree");
+        Array<T> dinp({N, C}), dweight({C, OC}), dbias(OC);
+        linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(), dout.data(),
+                        inp.data(), weight.data(), N, C, OC, false, n_threads);
+        return py::make_tuple(dinp, dweight, dbias);
+    });
+    m.def("linear_forward_csr", [](py::tuple csr, Array<T> weight, Array<T> bias, int n_threads) {
+        require(weight.ndim() == 2, "weight must be 2-D");
+        InputMatrix<T> X = as_input<T>(csr, weight.shape(0));
+        const index_t OC = weight.shape(1);
+        require_vector(bias, OC, "bias");
+        Array<T> out({X.rows, OC});
+        std::vector<std::int64_t> rows(X.rows);
+        for (index_t i = 0; i < X.rows; ++i) rows[i] = i;
+        linear_forward_csr(out.mutable_data(), X, rows.data(), weight.data(), bias.data(), X.rows,
+                           X.cols, OC, n_threads);
+        return out;
+    });
+    m.def("linear_backward_csr", [](Array<T> dout, py::tuple csr, int n_threads) {
+        require(dout.ndim() == 2, "dout must be 2-D");
+        auto t = csr.cast<py::tuple>();
+        InputMatrix<T> X = as_input<T>(csr, t[4].cast<index_t>());
+        const index_t OC = dout.shape(1);
+        require(dout.shape(0) == X.rows, "shapes disagree");
+        Array<T> dweight({X.cols, OC}), dbias(OC);
+        std::vector<std::int64_t> rows(X.rows);
+        for (index_t i = 0; i < X.rows; ++i) rows[i] = i;
+        linear_backward_csr(dweight.mutable_data(), dbias.mutable_data(), dout.data(), X, rows.data(),
+                            X.rows, X.cols, OC, false, n_threads);
+        return py::make_tuple(dweight, dbias);
+    });
+    m.def("activation_forward", [](int kind, Array<T> x, int n_threads) {
+        require(kind >= 0 && kind <= 3, "unknown activation code");
+        Array<T> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        std::copy_n(x.data(), x.size(), out.mutable_data());
+        activation_forward(Activation(kind), out.mutable_data(), out.size(), n_threads);
+        return out;
+    });
+    m.def("activation_backward", [](int kind, Array<T> dx, Array<T> out, int n_threads) {
+        require(kind >= 0 && kind <= 3, "unknown activation code");
+        require(dx.size() == out.size(), "shapes disagree");
+        Array<T> res(std::vector<py::ssize_t>(dx.shape(), dx.shape() + dx.ndim()));
+        std::copy_n(dx.data(), dx.size(), res.mutable_data());
+        activation_backward(Activation(kind), res.mutable_data(), out.data(), res.size(), n_threads);
+        return res;
+    });
+    m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads) {
+        require(kind >= 0 && kind <= 3, "unknown output code");
+        require(z.ndim() == 2 && y.ndim() == 2 && z.shape(0) == y.shape(0) && z.shape(1) == y.shape(1),
+                "z and y must be (N, K)");
+        const index_t N = z.shape(0), K = z.shape(1);
+        const T* w = optional_vector<T>(sw, N, "sample_weight");
+        Array<T> p({N, K}), delta({N, K});
+        py::array_t<double> row_loss(N);
+        std::copy_n(z.data(), z.size(), p.mutable_data());
+        output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
+                                     p.mutable_data(), y.data(), w, N, K, n_threads);
+        return py::make_tuple(p, delta, row_loss);
+    });
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "fastmlp's compiled core (private: use fastmlp.MLPClassifier / MLPRegressor)";
+    bind_dtype<float>(m, "32");
+    bind_dtype<double>(m, "64");
+    m.def("max_threads", []() {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+    }, "OpenMP's current thread limit (reflects threadpoolctl and OMP_NUM_THREADS).");
+    m.attr("openmp") =
+#ifdef _OPENMP
+        true;
+#else
+        false;
+#endif
+}

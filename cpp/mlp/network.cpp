@@ -1,0 +1,253 @@
+#include "network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace fastmlp {
+
+namespace {
+
+index_t checked_mul(index_t a, index_t b) {
+    index_t r;
+    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+        throw std::length_error("array size overflows 64 bits");
+    return r;
+}
+
+index_t checked_add(index_t a, index_t b) {
+    index_t r;
+    if (__builtin_add_overflow(a, b, &r)) throw std::length_error("array size overflows 64 bits");
+    return r;
+}
+
+constexpr index_t kForwardBlockRows = 1024;
+
+}  // namespace
+
+NetSpec::NetSpec(std::vector<index_t> units_, Activation hidden_, Output output_)
+    : units(std::move(units_)), hidden(hidden_), output(output_) {
+    if (units.size() < 2) throw std::invalid_argument("a network needs at least 2 layers of units");
+    for (index_t u : units)
+        if (u <= 0) throw std::invalid_argument("every layer needs at least one unit");
+    index_t offset = 0;
+    for (index_t l = 0; l < n_layers(); ++l) {
+        coef_offsets_.push_back(offset);
+        offset = checked_add(offset, checked_mul(units[l], units[l + 1]));
+    }
+    for (index_t l = 0; l < n_layers(); ++l) {
+        bias_offsets_.push_back(offset);
+        offset = checked_add(offset, units[l + 1]);
+    }
+    n_params_ = offset;
+}
+
+index_t NetSpec::widest() const { return *std::max_element(units.begin() + 1, units.end()); }
+
+template <class T>
+Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), max_rows_(max_rows) {
+    if (max_rows <= 0) throw std::invalid_argument("max_rows must be positive");
+    input_.resize(checked_mul(max_rows, spec_.n_inputs()));
+    targets_.resize(checked_mul(max_rows, spec_.n_outputs()));
+    weights_.resize(max_rows);
+    for (index_t l = 0; l < spec_.n_layers(); ++l) {
+        acts_.emplace_back(checked_mul(max_rows, spec_.units[l + 1]));
+        deltas_.emplace_back(checked_mul(max_rows, spec_.units[l + 1]));
+    }
+    row_loss_.resize(max_rows);
+    grad_.resize(spec_.n_params());
+    block_rows_.resize(max_rows);
+}
+
+template <class T>
+double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+                              const T* sample_weight, const std::int64_t* rows, index_t B,
+                              bool accumulate, double* weight_sum, int n_threads) {
+    const NetSpec& s = spec_;
+    const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
+
+    // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights
+    if (!X.is_sparse()) {
+        for (index_t i = 0; i < B; ++i)
+            std::copy_n(X.dense + rows[i] * C0, C0, input_.data() + i * C0);
+    }
+    for (index_t i = 0; i < B; ++i) std::copy_n(Y + rows[i] * K, K, targets_.data() + i * K);
+    const T* w = nullptr;
+    double wsum = 0.0;
+    if (sample_weight) {
+        for (index_t i = 0; i < B; ++i) {
+            weights_[i] = sample_weight[rows[i]];
+            wsum += double(weights_[i]);
+        }
+        w = weights_.data();
+    } else {
+        wsum = double(B);
+    }
+    *weight_sum += wsum;
+
+    // forward
+    for (index_t l = 0; l < L; ++l) {
+        const T* W = params + s.coef_offset(l);
+        const T* b = params + s.bias_offset(l);
+        T* out = acts_[l].data();
+        if (l == 0 && X.is_sparse())
+            linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1], n_threads);
+        else
+            linear_forward(out, l == 0 ? input_.data() : acts_[l - 1].data(), W, b, B, s.units[l],
+                           s.units[l + 1], n_threads);
+        if (l + 1 < L) activation_forward(s.hidden, out, B * s.units[l + 1], n_threads);
+    }
+
+    // output map, loss and the output delta p - y in one pass per row
+    output_loss_forward_backward(s.output, deltas_[L - 1].data(), row_loss_.data(),
+                                 acts_[L - 1].data(), targets_.data(), w, B, K, n_threads);
+    double loss = 0.0;  // summed in row order: the same bits for any thread count
+    for (index_t i = 0; i < B; ++i) loss += w ? double(w[i]) * row_loss_[i] : row_loss_[i];
+
+    // backward
+    for (index_t l = L - 1; l >= 0; --l) {
+        T* dW = grad + s.coef_offset(l);
+        T* db = grad + s.bias_offset(l);
+        const T* dout = deltas_[l].data();
+        if (l == 0 && X.is_sparse()) {
+            linear_backward_csr(dW, db, dout, X, rows, B, C0, s.units[1], accumulate, n_threads);
+            continue;
+        }
+        const T* inp = l == 0 ? input_.data() : acts_[l - 1].data();
+        T* dinp = l == 0 ? nullptr : deltas_[l - 1].data();
+        linear_backward(dinp, dW, db, dout, inp, params + s.coef_offset(l), B, s.units[l],
+                        s.units[l + 1], accumulate, n_threads);
+        if (dinp) activation_backward(s.hidden, dinp, acts_[l - 1].data(), B * s.units[l], n_threads);
+    }
+    return loss;
+}
+
+template <class T>
+double Trainer<T>::finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
+                                   int n_threads) const {
+    const index_t n_coefs = spec_.n_coefs(), n = spec_.n_params();
+    const T a = T(alpha), scale = T(weight_sum);
+    double sq = 0.0;
+    for (index_t i = 0; i < n_coefs; ++i) sq += double(params[i]) * double(params[i]);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kParallelMinFlops)
+    for (index_t i = 0; i < n; ++i)
+        grad[i] = i < n_coefs ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
+    return 0.5 * alpha * sq / weight_sum;
+}
+
+template <class T>
+void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
+                      const Hyper& h, int n_threads) {
+    // params, grad and the state arrays are (n), all in the arena layout
+    const bool parallel = n >= kParallelMinFlops;
+    if (h.solver == Solver::sgd) {
+        const T mu = T(h.momentum), lr = T(h.learning_rate);
+        T* vel = state.velocity;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+        for (index_t i = 0; i < n; ++i) {
+            const T v = mu * vel[i] - lr * grad[i];
+            vel[i] = v;
+            params[i] += h.nesterov ? mu * v - lr * grad[i] : v;
+        }
+        return;
+    }
+    state.t += 1;
+    const double t = double(state.t);
+    const T lr = T(h.learning_rate * std::sqrt(1.0 - std::pow(h.beta_2, t)) /
+                   (1.0 - std::pow(h.beta_1, t)));
+    const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
+            one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
+    T *m = state.m, *v = state.v;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (index_t i = 0; i < n; ++i) {
+        const T g = grad[i];
+        m[i] = b1 * m[i] + one_b1 * g;
+        v[i] = b2 * v[i] + one_b2 * (g * g);
+        params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
+    }
+}
+
+template <class T>
+EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const InputMatrix<T>& X,
+                                    const T* Y, const T* sample_weight, const std::int64_t* order,
+                                    index_t n, index_t batch_size, const Hyper& hyper,
+                                    int n_threads, const std::function<bool()>& should_stop) {
+    if (batch_size <= 0 || batch_size > max_rows_)
+        throw std::invalid_argument("batch_size must be in [1, max_rows]");
+    EpochResult result;
+    double accumulated = 0.0;
+    for (index_t start = 0; start < n; start += batch_size) {
+        if (should_stop && should_stop()) {
+            result.interrupted = true;
+            return result;
+        }
+        const index_t B = std::min(batch_size, n - start);
+        double weight_sum = 0.0;
+        const double data_loss = batch_pass(grad_.data(), params, X, Y, sample_weight,
+                                            order + start, B, false, &weight_sum, n_threads);
+        // a batch whose weights are all zero carries no information: skip its step
+        if (weight_sum > 0.0) {
+            const double l2 = finish_gradient(grad_.data(), params, hyper.alpha, weight_sum, n_threads);
+            accumulated += (data_loss / weight_sum + l2) * double(B);
+            optimizer_update(params, state, grad_.data(), spec_.n_params(), hyper, n_threads);
+        }
+    }
+    result.loss = accumulated / double(n);
+    return result;
+}
+
+template <class T>
+double Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+                                 const T* sample_weight, double alpha, int n_threads) {
+    const index_t n = X.rows;
+    double data_loss = 0.0, weight_sum = 0.0;
+    for (index_t start = 0; start < n; start += max_rows_) {
+        const index_t B = std::min(max_rows_, n - start);
+        for (index_t i = 0; i < B; ++i) block_rows_[i] = start + i;
+        data_loss += batch_pass(grad, params, X, Y, sample_weight, block_rows_.data(), B,
+                                start > 0, &weight_sum, n_threads);
+    }
+    const double l2 = finish_gradient(grad, params, alpha, weight_sum, n_threads);
+    return data_loss / weight_sum + l2;
+}
+
+template <class T>
+void network_forward(T* out, const NetSpec& s, const T* params, const InputMatrix<T>& X,
+                     int n_threads) {
+    // X is (N, units[0]); out is (N, K)
+    const index_t N = X.rows, L = s.n_layers(), K = s.n_outputs();
+    const index_t block = std::min(N, kForwardBlockRows);
+    if (block == 0) return;
+    std::vector<T> ping(checked_mul(block, s.widest())), pong(ping.size());
+    std::vector<std::int64_t> rows(block);
+    for (index_t start = 0; start < N; start += block) {
+        const index_t B = std::min(block, N - start);
+        const T* inp = nullptr;
+        for (index_t l = 0; l < L; ++l) {
+            T* dst = l + 1 == L ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
+            const T* W = params + s.coef_offset(l);
+            const T* b = params + s.bias_offset(l);
+            if (l == 0 && X.is_sparse()) {
+                for (index_t i = 0; i < B; ++i) rows[i] = start + i;
+                linear_forward_csr(dst, X, rows.data(), W, b, B, s.units[0], s.units[1], n_threads);
+            } else {
+                const T* src = l == 0 ? X.dense + start * s.units[0] : inp;
+                linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], n_threads);
+            }
+            if (l + 1 < L) activation_forward(s.hidden, dst, B * s.units[l + 1], n_threads);
+            inp = dst;
+        }
+        output_forward(s.output, out + start * K, B, K, n_threads);
+    }
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+template void network_forward<float>(float*, const NetSpec&, const float*, const InputMatrix<float>&, int);
+template void network_forward<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, int);
+template void optimizer_update<float>(float*, OptimizerState<float>&, const float*, index_t, const Hyper&, int);
+template void optimizer_update<double>(double*, OptimizerState<double>&, const double*, index_t, const Hyper&, int);
+
+}  // namespace fastmlp

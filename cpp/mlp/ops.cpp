@@ -1,0 +1,253 @@
+#include "ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace fastmlp {
+
+namespace {
+
+bool worth_parallel(index_t work) { return work >= kParallelMinFlops; }
+
+// 1/(1+e^-x) written so that no finite x overflows
+template <class T>
+inline T logistic(T x) {
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+}
+
+// x·log(y), zero where x is zero (scipy's xlogy)
+inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y); }
+
+}  // namespace
+
+template <class T>
+void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
+                    index_t OC, int n_threads) {
+    // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC)
+    gemm_nn_ref(out, inp, weight, N, OC, C, false, n_threads);
+    for (index_t i = 0; i < N; ++i) {
+        T* o = out + i * OC;
+        for (index_t j = 0; j < OC; ++j) o[j] += bias[j];
+    }
+}
+
+template <class T>
+void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     index_t N, index_t C, index_t OC, bool accumulate, int n_threads) {
+    // dout is (N,OC), inp is (N,C), weight is (C,OC); dinp is (N,C), dweight (C,OC), dbias (OC)
+    gemm_tn_ref(dweight, inp, dout, C, OC, N, accumulate, n_threads);
+    if (!accumulate) std::fill(dbias, dbias + OC, T(0));
+    for (index_t i = 0; i < N; ++i) {
+        const T* d = dout + i * OC;
+        for (index_t j = 0; j < OC; ++j) dbias[j] += d[j];
+    }
+    if (dinp) gemm_nt_ref(dinp, dout, weight, N, C, OC, false, n_threads);
+}
+
+template <class T>
+void linear_forward_csr(T* out, const InputMatrix<T>& inp, const std::int64_t* rows,
+                        const T* weight, const T* bias, index_t N, index_t C, index_t OC,
+                        int n_threads) {
+    // inp is CSR (.,C) read at rows(N), weight is (C,OC), out is (N,OC)
+    (void)C;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * OC * 8))
+    for (index_t i = 0; i < N; ++i) {
+        T* o = out + i * OC;
+        std::copy(bias, bias + OC, o);
+        const std::int64_t r = rows[i];
+        for (std::int64_t p = inp.indptr[r]; p < inp.indptr[r + 1]; ++p) {
+            const T v = inp.data[p];
+            const T* w = weight + inp.indices[p] * OC;
+            for (index_t j = 0; j < OC; ++j) o[j] += v * w[j];
+        }
+    }
+}
+
+template <class T>
+void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<T>& inp,
+                         const std::int64_t* rows, index_t N, index_t C, index_t OC,
+                         bool accumulate, int n_threads) {
+    // dout is (N,OC), inp is CSR (.,C) read at rows(N); dweight is (C,OC), dbias is (OC)
+    // Threads own disjoint column blocks of dweight, so rows are scattered without races and
+    // every element is summed in row order.
+    constexpr index_t kColumnBlock = 64;
+    const index_t n_blocks = (OC + kColumnBlock - 1) / kColumnBlock;
+    if (!accumulate) {
+        std::fill(dweight, dweight + C * OC, T(0));
+        std::fill(dbias, dbias + OC, T(0));
+    }
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_blocks > 1)
+    for (index_t blk = 0; blk < n_blocks; ++blk) {
+        const index_t j0 = blk * kColumnBlock, j1 = std::min(OC, j0 + kColumnBlock);
+        for (index_t i = 0; i < N; ++i) {
+            const T* d = dout + i * OC;
+            for (index_t j = j0; j < j1; ++j) dbias[j] += d[j];
+            const std::int64_t r = rows[i];
+            for (std::int64_t p = inp.indptr[r]; p < inp.indptr[r + 1]; ++p) {
+                const T v = inp.data[p];
+                T* dw = dweight + inp.indices[p] * OC;
+                for (index_t j = j0; j < j1; ++j) dw[j] += v * d[j];
+            }
+        }
+    }
+}
+
+template <class T>
+void activation_forward(Activation kind, T* x, index_t n, int n_threads) {
+    // x is (n), overwritten with g(x)
+    switch (kind) {
+        case Activation::identity:
+            return;
+        case Activation::logistic:
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
+            for (index_t i = 0; i < n; ++i) x[i] = logistic(x[i]);
+            return;
+        case Activation::tanh:
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
+            for (index_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+            return;
+        case Activation::relu:
+            // NaN < 0 is false, so a NaN passes through and divergence stays visible
+            for (index_t i = 0; i < n; ++i) x[i] = x[i] < T(0) ? T(0) : x[i];
+            return;
+    }
+}
+
+template <class T>
+void activation_backward(Activation kind, T* dx, const T* out, index_t n, int n_threads) {
+    // dx and out are (n); out = g(pre-activation), so each derivative is a function of out
+    (void)n_threads;
+    switch (kind) {
+        case Activation::identity:
+            return;
+        case Activation::logistic:
+            for (index_t i = 0; i < n; ++i) {
+                dx[i] *= out[i];
+                dx[i] *= T(1) - out[i];
+            }
+            return;
+        case Activation::tanh:
+            for (index_t i = 0; i < n; ++i) dx[i] *= T(1) - out[i] * out[i];
+            return;
+        case Activation::relu:
+            for (index_t i = 0; i < n; ++i) dx[i] = out[i] == T(0) ? T(0) : dx[i];
+            return;
+    }
+}
+
+namespace {
+
+template <class T>
+inline void softmax_row(T* z, index_t K) {
+    T zmax = z[0];
+    for (index_t k = 1; k < K; ++k) zmax = std::max(zmax, z[k]);
+    T sum = 0;
+    for (index_t k = 0; k < K; ++k) {
+        z[k] = std::exp(z[k] - zmax);
+        sum += z[k];
+    }
+    for (index_t k = 0; k < K; ++k) z[k] /= sum;
+}
+
+template <class T>
+inline void output_row(Output kind, T* z, index_t K) {
+    switch (kind) {
+        case Output::softmax_cross_entropy:
+            softmax_row(z, K);
+            return;
+        case Output::logistic_binary_cross_entropy:
+            for (index_t k = 0; k < K; ++k) z[k] = logistic(z[k]);
+            return;
+        case Output::identity_squared_error:
+            return;
+        case Output::exp_poisson:
+            for (index_t k = 0; k < K; ++k) z[k] = std::exp(z[k]);
+            return;
+    }
+}
+
+template <class T>
+inline double row_loss_of(Output kind, const T* p, const T* y, index_t K) {
+    constexpr T eps = std::numeric_limits<T>::epsilon();
+    double loss = 0.0;
+    switch (kind) {
+        case Output::softmax_cross_entropy:
+            for (index_t k = 0; k < K; ++k) {
+                const T pc = std::min(std::max(p[k], eps), T(1) - eps);
+                loss -= xlogy(double(y[k]), double(pc));
+            }
+            return loss;
+        case Output::logistic_binary_cross_entropy:
+            for (index_t k = 0; k < K; ++k) {
+                const T pc = std::min(std::max(p[k], eps), T(1) - eps);
+                loss -= xlogy(double(y[k]), double(pc)) +
+                        xlogy(double(T(1) - y[k]), double(T(1) - pc));
+            }
+            return loss;
+        case Output::identity_squared_error:
+            for (index_t k = 0; k < K; ++k) {
+                const double r = double(y[k]) - double(p[k]);
+                loss += 0.5 * r * r;
+            }
+            return loss;
+        case Output::exp_poisson:
+            // half Poisson deviance: y log(y/p) - y + p
+            for (index_t k = 0; k < K; ++k) {
+                const double yk = y[k], pk = p[k];
+                loss += xlogy(yk, yk / pk) - yk + pk;
+            }
+            return loss;
+    }
+    return loss;
+}
+
+}  // namespace
+
+template <class T>
+void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads) {
+    // z is (N,K), overwritten with the output map
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * K * 16))
+    for (index_t i = 0; i < N; ++i) output_row(kind, z + i * K, K);
+}
+
+template <class T>
+void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
+                                  const T* sample_weight, index_t N, index_t K, int n_threads) {
+    // z, y and delta are (N,K); sample_weight and row_loss are (N)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * K * 16))
+    for (index_t i = 0; i < N; ++i) {
+        T* p = z + i * K;
+        const T* yi = y + i * K;
+        T* d = delta + i * K;
+        output_row(kind, p, K);
+        row_loss[i] = row_loss_of(kind, p, yi, K);
+        for (index_t k = 0; k < K; ++k) d[k] = p[k] - yi[k];
+        if (sample_weight) {
+            const T w = sample_weight[i];
+            for (index_t k = 0; k < K; ++k) d[k] *= w;
+        }
+    }
+}
+
+#define FASTMLP_INSTANTIATE_OPS(T)                                                              \
+    template void linear_forward<T>(T*, const T*, const T*, const T*, index_t, index_t, index_t, \
+                                    int);                                                       \
+    template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, \
+                                     index_t, bool, int);                                       \
+    template void linear_forward_csr<T>(T*, const InputMatrix<T>&, const std::int64_t*,         \
+                                        const T*, const T*, index_t, index_t, index_t, int);    \
+    template void linear_backward_csr<T>(T*, T*, const T*, const InputMatrix<T>&,               \
+                                         const std::int64_t*, index_t, index_t, index_t, bool,  \
+                                         int);                                                  \
+    template void activation_forward<T>(Activation, T*, index_t, int);                          \
+    template void activation_backward<T>(Activation, T*, const T*, index_t, int);               \
+    template void output_forward<T>(Output, T*, index_t, index_t, int);                         \
+    template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*, const T*,  \
+                                                  index_t, index_t, int);
+FASTMLP_INSTANTIATE_OPS(float)
+FASTMLP_INSTANTIATE_OPS(double)
+
+}  // namespace fastmlp

@@ -1,0 +1,71 @@
+// The layers of an MLP as forward/backward pairs, outputs first, then inputs, then sizes.
+//
+// Letters used in every shape comment:
+//   N  rows in the batch          C  input features of a layer     OC  output features
+//   K  outputs of the network (classes, labels or regression targets)
+// All matrices are row-major and contiguous. Every kernel gives the same bits for any
+// thread count: each output element is produced by one thread in a fixed order.
+#pragma once
+#include <cstdint>
+
+#include "../gemm/gemm_ref.h"
+
+namespace fastmlp {
+
+enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
+// Output map and its canonical loss; each pair has the output delta p - y.
+enum class Output : int {
+    softmax_cross_entropy = 0,   // multiclass
+    logistic_binary_cross_entropy = 1,  // binary and multilabel
+    identity_squared_error = 2,  // regression
+    exp_poisson = 3,             // regression, loss="poisson"
+};
+
+// The network's input: dense row-major, or CSR (data/indices/indptr) with no densifying.
+template <class T>
+struct InputMatrix {
+    index_t rows = 0, cols = 0;
+    const T* dense = nullptr;
+    const T* data = nullptr;
+    const std::int64_t* indices = nullptr;
+    const std::int64_t* indptr = nullptr;
+    bool is_sparse() const { return dense == nullptr; }
+};
+
+// out(N,OC) = inp(N,C) · weight(C,OC) + bias(OC)
+template <class T>
+void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
+                    index_t OC, int n_threads);
+// dweight(C,OC) (+)= inpᵀ · dout, dbias(OC) (+)= Σ_rows dout, dinp(N,C) = dout · weightᵀ
+// dinp may be null (the first layer needs no input gradient).
+template <class T>
+void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     index_t N, index_t C, index_t OC, bool accumulate, int n_threads);
+
+// The same pair with the input taken as rows[0..N) of a CSR matrix with C columns.
+template <class T>
+void linear_forward_csr(T* out, const InputMatrix<T>& inp, const std::int64_t* rows,
+                        const T* weight, const T* bias, index_t N, index_t C, index_t OC,
+                        int n_threads);
+template <class T>
+void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<T>& inp,
+                         const std::int64_t* rows, index_t N, index_t C, index_t OC,
+                         bool accumulate, int n_threads);
+
+// x(n) = g(x) in place
+template <class T>
+void activation_forward(Activation kind, T* x, index_t n, int n_threads);
+// dx(n) *= g'(.) computed from the stored output out(n) = g(.)
+template <class T>
+void activation_backward(Activation kind, T* dx, const T* out, index_t n, int n_threads);
+
+// z(N,K) becomes p = output map of z, in place.
+template <class T>
+void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads);
+// z(N,K) becomes p in place; delta(N,K) = (p - y)·w; row_loss(N) = the unweighted loss of each row.
+// sample_weight may be null (all ones). Log-losses clip p to [eps, 1-eps] as scikit-learn does.
+template <class T>
+void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
+                                  const T* sample_weight, index_t N, index_t K, int n_threads);
+
+}  // namespace fastmlp

@@ -1,0 +1,1062 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's estimators with every flop in fastmlp._core.
+
+Python validates and decides (labels, weight initialisation, shuffling, the learning-rate
+schedule, early stopping, verbose output); the core runs a whole epoch, a whole L-BFGS
+objective or a whole prediction per call, with the GIL released.
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from itertools import pairwise
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from joblib import cpu_count
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _core
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# name -> code of the core's enums (cpp/mlp/ops.h, cpp/mlp/network.h)
+_HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+_OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
+_SOLVERS = {"sgd": 0, "adam": 1}
+_TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
+
+# Rows per block of the full-batch objective: bounds L-BFGS memory to a block of activations.
+_FULL_BATCH_BLOCK_ROWS = 4096
+
+
+def _pack(coefs, intercepts, dtype):
+    """The flat parameter arena in scikit-learn's `_pack` order."""
+    return np.concatenate([np.ravel(a) for a in list(coefs) + list(intercepts)]).astype(
+        dtype, copy=False
+    )
+
+
+def _arena_views(params, layer_units):
+    """coefs_ and intercepts_ as views of the arena `params`."""
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in pairwise(layer_units):
+        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in layer_units[1:]:
+        intercepts.append(params[start : start + fan_out])
+        start += fan_out
+    return coefs, intercepts
+
+
+def _core_input(X, dtype):
+    """X as the core reads it: a C-contiguous array, or the parts of a CSR matrix."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return (
+            np.ascontiguousarray(X.data, dtype=dtype),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.indptr, dtype=np.int64),
+            X.shape[0],
+            X.shape[1],
+        )
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Base class for the MLP estimators: parameters, validation and the control loop."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [
+            None,
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        n_jobs,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ state
+    def _n_threads(self):
+        """OpenMP threads for one core call, read on every call (threadpoolctl may change it)."""
+        if self.n_jobs is None:
+            return max(1, _core.max_threads())
+        if self.n_jobs < 0:
+            return max(1, cpu_count() + 1 + self.n_jobs)
+        return int(self.n_jobs)
+
+    def _layer_units(self):
+        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+
+    def _model_dtype(self):
+        return np.dtype(np.float32) if self.coefs_[0].dtype == np.float32 else np.dtype(np.float64)
+
+    def _set_arena(self, params, layer_units):
+        """Make `params` the parameter arena, with coefs_ and intercepts_ as its views."""
+        self._params = params
+        self.coefs_, self.intercepts_ = _arena_views(params, layer_units)
+
+    def _arena(self):
+        """The arena the core reads: ours if coefs_/intercepts_ are still its views, else a
+        new one packed from whatever the user assigned."""
+        params = self.__dict__.get("_params")
+        dtype = self._model_dtype()
+        if params is not None and params.dtype == dtype:
+            expected_c, expected_i = _arena_views(params, self._layer_units())
+            current = list(self.coefs_) + list(self.intercepts_)
+            expected = expected_c + expected_i
+            if len(current) == len(expected) and all(
+                isinstance(a, np.ndarray)
+                and a.dtype == dtype
+                and a.shape == e.shape
+                and a.flags.c_contiguous
+                and a.ctypes.data == e.ctypes.data
+                for a, e in zip(current, expected)
+            ):
+                return params
+        self._set_arena(_pack(self.coefs_, self.intercepts_, dtype), self._layer_units())
+        return self._params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_params", None)  # coefs_ and intercepts_ carry the same numbers
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in self.__dict__:
+            self._arena()
+
+    # ---------------------------------------------------------------- forward
+    def _core_forward(self, X):
+        """Network output (after the output activation) for validated X, computed natively."""
+        params = self._arena()
+        return _core.forward(
+            self._layer_units(),
+            _HIDDEN_ACTIVATIONS[self.activation],
+            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            params,
+            _core_input(X, params.dtype),
+            self._n_threads(),
+        )
+
+    def _forward_pass_fast(self, X, check_input=True):
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return self._core_forward(X)
+
+    # ----------------------------------------------------------------- fitting
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        coefs, intercepts = [], []
+        for fan_in, fan_out in pairwise(layer_units):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        self._set_arena(_pack(coefs, intercepts, dtype), layer_units)
+        self.__dict__.pop("_optimizer_state", None)
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [i.copy() for i in self.intercepts_]
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_outputs = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [n_outputs]
+        dtype = np.dtype(X.dtype) if first_pass else self._model_dtype()
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if not first_pass and self._layer_units() != layer_units:
+            raise ValueError(
+                f"The fitted network has layer sizes {self._layer_units()}, but this call "
+                f"needs {layer_units} (n_features, hidden_layer_sizes, n_outputs). Set "
+                "warm_start=False or fit a new estimator to change the architecture."
+            )
+        self.n_outputs_ = n_outputs
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, dtype)
+        else:
+            Y = np.ascontiguousarray(y, dtype=dtype)
+            self._fit_lbfgs(X, Y, sample_weight, layer_units, dtype)
+
+        if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _trainer(self, layer_units, dtype, max_rows):
+        return _TRAINERS[dtype](
+            layer_units,
+            _HIDDEN_ACTIVATIONS[self.activation],
+            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            max_rows,
+        )
+
+    def _fit_lbfgs(self, X, Y, sample_weight, layer_units, dtype):
+        n_samples = X.shape[0]
+        trainer = self._trainer(layer_units, dtype, min(n_samples, _FULL_BATCH_BLOCK_ROWS))
+        X_core = _core_input(X, dtype)
+        params = self._arena().astype(dtype, copy=True)
+        grad = np.empty_like(params)
+        n_threads = self._n_threads()
+
+        def objective(x):
+            # scipy works in float64; a float32 model is evaluated in float32
+            params[:] = x
+            loss = trainer.loss_and_grad(
+                grad, params, X_core, Y, sample_weight, float(self.alpha), n_threads
+            )
+            return loss, grad.astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
+        if _scipy_takes_iprint():
+            options["iprint"] = iprint
+        opt_res = scipy.optimize.minimize(
+            objective,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options=options,
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        self._set_arena(np.asarray(opt_res.x, dtype=dtype), layer_units)
+
+    def _new_optimizer_state(self, n_params, dtype):
+        if self.solver == "sgd":
+            return {
+                "learning_rate": float(self.learning_rate_init),
+                "velocity": np.zeros(n_params, dtype=dtype),
+            }
+        return {
+            "learning_rate": float(self.learning_rate_init),
+            "m": np.zeros(n_params, dtype=dtype),
+            "v": np.zeros(n_params, dtype=dtype),
+            "t": 0,
+        }
+
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, dtype):
+        params = self._arena()
+        state = self.__dict__.get("_optimizer_state")
+        key = "velocity" if self.solver == "sgd" else "m"
+        if (
+            not incremental
+            or state is None
+            or key not in state
+            or state[key].shape != params.shape
+            or state[key].dtype != dtype
+        ):
+            state = self._new_optimizer_state(params.size, dtype)
+        self._optimizer_state = state
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+            split = train_test_split(
+                *arrays,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            X_train, X_val, y_train, y_val = split[:4]
+            sw_train, sw_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            y_val = self._validation_targets(y_val)
+        else:
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val = y_val = sw_val = None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=int)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        trainer = self._trainer(layer_units, dtype, batch_size)
+        X_core = _core_input(X_train, dtype)
+        Y_core = np.ascontiguousarray(y_train, dtype=dtype)
+        sw_core = None if sw_train is None else np.ascontiguousarray(sw_train, dtype=dtype)
+        solver = _SOLVERS[self.solver]
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                loss, t = trainer.train_epoch(
+                    params,
+                    state.get("velocity"),
+                    state.get("m"),
+                    state.get("v"),
+                    state.get("t", 0),
+                    X_core,
+                    Y_core,
+                    sw_core,
+                    np.ascontiguousarray(sample_idx, dtype=np.int64),
+                    batch_size,
+                    solver,
+                    float(self.alpha),
+                    state["learning_rate"],
+                    float(self.momentum),
+                    bool(self.nesterovs_momentum),
+                    float(self.beta_1),
+                    float(self.beta_2),
+                    float(self.epsilon),
+                    self._n_threads(),
+                )
+                if "t" in state:
+                    state["t"] = t
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    state["learning_rate"] = (
+                        float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+                    )
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._trigger_stopping(msg, state):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            self._set_arena(_pack(self._best_coefs, self._best_intercepts, dtype), layer_units)
+
+    def _trigger_stopping(self, msg, state):
+        """Stop, or for SGD's adaptive schedule divide the learning rate by 5 and go on."""
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if state["learning_rate"] <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        state["learning_rate"] /= 5.0
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % state["learning_rate"])
+        return False
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sample_weight_val):
+        if early_stopping:
+            score = self._score(X_val, y_val, sample_weight=sample_weight_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [i.copy() for i in self.intercepts_]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _scipy_takes_iprint():
+    # scipy 1.15 deprecated L-BFGS-B's iprint (it prints nothing any more)
+    major, minor = (int(p) for p in scipy.__version__.split(".")[:2])
+    return (major, minor) < (1, 15)
+
+
+_COMMON_PARAMS_DOC = """
+    hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+        An empty tuple gives a network with no hidden layer.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layers.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size (or the sum
+        of sample weights) when added to the loss.
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers; 'auto' is min(200, n_samples).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates (solver='sgd' only).
+    learning_rate_init : float, default=0.001
+        The initial learning rate (solver='sgd' or 'adam').
+    power_t : float, default=0.5
+        The exponent for the inverse scaling learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration (stochastic solvers).
+    random_state : int, RandomState instance, default=None
+        Determines weight and bias initialization, the train-test split for early
+        stopping and batch sampling. Same draws as scikit-learn.
+    tol : float, default=1e-4
+        Tolerance for the optimization.
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to fit as initialization.
+    momentum : float, default=0.9
+        Momentum for gradient descent update (solver='sgd').
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum (solver='sgd' and momentum > 0).
+    early_stopping : bool, default=False
+        Whether to stop training when the validation score is not improving.
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside for early stopping.
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of the first moment vector in adam.
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of the second moment vector in adam.
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam.
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement.
+    max_fun : int, default=15000
+        Maximum number of loss function calls (solver='lbfgs').
+    n_jobs : int, default=None
+        OpenMP threads for training and prediction. None uses every thread OpenMP
+        allows (``OMP_NUM_THREADS``, threadpoolctl limits); negative values count back
+        from the number of CPUs as in joblib (-1 is all of them). Results are the same
+        bits for any value.
+"""
+
+_COMMON_ATTRS_DOC = """
+    loss_ : float
+        The current loss computed with the loss function.
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+    loss_curve_ : list of shape (n_iter_,)
+        The loss at the end of each training step (stochastic solvers).
+    validation_scores_ : list of shape (n_iter_,) or None
+        The score on the held-out validation set at each iteration (early_stopping).
+    best_validation_score_ : float or None
+        The best validation score (early_stopping).
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+    coefs_ : list of shape (n_layers - 1,)
+        coefs_[i] is the weight matrix of layer i, of shape (fan_in, fan_out).
+    intercepts_ : list of shape (n_layers - 1,)
+        intercepts_[i] is the bias vector of layer i + 1.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string feature names.
+    n_iter_ : int
+        The number of iterations the solver has run.
+    n_layers_ : int
+        Number of layers.
+    n_outputs_ : int
+        Number of outputs.
+    out_activation_ : str
+        Name of the output activation function.
+"""
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    __doc__ = (
+        """Multi-layer Perceptron classifier, a drop-in replacement for scikit-learn's.
+
+    Optimizes the log-loss with L-BFGS, SGD or Adam; forward, backward and update
+    passes run in fastmlp's C++ core.
+
+    Parameters
+    ----------"""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output."""
+        + _COMMON_ATTRS_DOC
+        + """
+    Examples
+    --------
+    >>> from fastmlp import MLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 2)
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_jobs=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_jobs=n_jobs,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            binarizer = LabelBinarizer().fit(y)
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    "MLPClassifier needs samples of at least 2 classes in the data, but "
+                    f"the data contains only one class: {binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _validation_targets(self, y_val):
+        return self._label_binarizer.inverse_transform(y_val)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray, shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return super()._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=accuracy_score
+        )
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first call.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class, in the order of
+            `classes_`.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    __doc__ = (
+        """Multi-layer Perceptron regressor, a drop-in replacement for scikit-learn's.
+
+    Minimizes ``0.5 * sum over outputs of mean (y - p)**2`` (loss='squared_error') or the
+    half Poisson deviance (loss='poisson', exponential output) with L-BFGS, SGD or Adam.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss function to use when training the weights."""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRS_DOC
+        + """
+    Examples
+    --------
+    >>> from fastmlp import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, random_state=1)
+    >>> reg = MLPRegressor(random_state=1, max_iter=2000, tol=0.1).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_jobs=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_jobs=n_jobs,
+        )
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return super()._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=r2_score
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson "
+                "regression (loss='poisson')."
+            )
+        return X, y
+
+    def _validation_targets(self, y_val):
+        return y_val
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
