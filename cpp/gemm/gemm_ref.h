@@ -26,8 +26,9 @@ template <class T>
 void gemm_tn_ref(T* C, const T* A, const T* B, index_t M, index_t N, index_t K,
                  bool accumulate, int n_threads);
 
-// Below this many multiply-adds a product runs on the calling thread: forking a team costs
-// about as much as a 32x32x32 product.
-constexpr index_t kParallelMinFlops = 1 << 15;
+// Below this many multiply-adds a product runs on the calling thread: a fork/join costs a few
+// microseconds on a quiet machine and a scheduler tick on a loaded one, so small products
+// (about 25 µs of work) are not worth a team.
+constexpr index_t kParallelMinFlops = 1 << 18;
 
 }  // namespace fastmlp
