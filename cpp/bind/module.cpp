@@ -26,6 +26,24 @@ const std::thread::id kMainThread = std::this_thread::get_id();
 
 [[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
 
+template <class T>
+const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
+
+// The array itself, never a converted copy: a copy would silently drop in-place results.
+template <class A>
+A exact(const py::handle& h, const std::string& what, const char* dtype) {
+    if (!A::check_(h))
+        throw py::type_error(what + " must be a C-contiguous numpy array of dtype " + dtype);
+    return py::reinterpret_borrow<A>(h);
+}
+template <class T>
+Array<T> exact(const py::handle& h, const std::string& what) {
+    return exact<Array<T>>(h, what, dtype_name<T>());
+}
+IndexArray exact_index(const py::handle& h, const std::string& what) {
+    return exact<IndexArray>(h, what, "int64");
+}
+
 void require(bool ok, const std::string& msg) {
     if (!ok) fail(msg);
 }
@@ -37,9 +55,9 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
     if (py::isinstance<py::tuple>(obj)) {
         auto t = obj.cast<py::tuple>();
         require(t.size() == 5, "CSR input must be (data, indices, indptr, n_rows, n_cols)");
-        auto data = t[0].cast<Array<T>>();
-        auto indices = t[1].cast<IndexArray>();
-        auto indptr = t[2].cast<IndexArray>();
+        auto data = exact<T>(t[0], "CSR data");
+        auto indices = exact_index(t[1], "CSR indices");
+        auto indptr = exact_index(t[2], "CSR indptr");
         X.rows = t[3].cast<index_t>();
         X.cols = t[4].cast<index_t>();
         require(indptr.ndim() == 1 && indptr.shape(0) == X.rows + 1, "CSR indptr has the wrong length");
@@ -54,7 +72,7 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
         X.indices = ix;
         X.indptr = ip;
     } else {
-        auto a = obj.cast<Array<T>>();
+        auto a = exact<T>(obj, "X");
         require(a.ndim() == 2, "X must be 2-D");
         X.rows = a.shape(0);
         X.cols = a.shape(1);
@@ -68,7 +86,7 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
 template <class T>
 const T* optional_vector(const py::object& obj, index_t n, const char* what) {
     if (obj.is_none()) return nullptr;
-    auto a = obj.cast<Array<T>>();
+    auto a = exact<T>(obj, what);
     require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " has the wrong length");
     return a.data();
 }
@@ -95,11 +113,14 @@ void bind_dtype(py::module_& m, const char* suffix) {
         .def_property_readonly("n_params", [](const TrainerT& t) { return t.spec().n_params(); })
         .def(
             "train_epoch",
-            [](TrainerT& tr, Array<T> params, py::object velocity, py::object m1, py::object m2,
-               std::int64_t t, py::object X_obj, Array<T> Y, py::object sw, IndexArray order,
+            [](TrainerT& tr, py::object params_obj, py::object velocity, py::object m1, py::object m2,
+               std::int64_t t, py::object X_obj, py::object Y_obj, py::object sw, py::object order_obj,
                index_t batch_size, int solver, double alpha, double lr, double momentum,
                bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads) {
                 const NetSpec& s = tr.spec();
+                auto params = exact<T>(params_obj, "params");
+                auto Y = exact<T>(Y_obj, "Y");
+                auto order = exact_index(order_obj, "order");
                 require_vector(params, s.n_params(), "params");
                 InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
                 require(Y.ndim() == 2 && Y.shape(0) == X.rows && Y.shape(1) == s.n_outputs(),
@@ -114,12 +135,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 state.t = t;
                 Array<T> vel, a1, a2;  // keep the casts alive for the call
                 if (solver == 0) {
-                    vel = velocity.cast<Array<T>>();
+                    vel = exact<T>(velocity, "velocity");
                     require_vector(vel, s.n_params(), "velocity");
                     state.velocity = vel.mutable_data();
                 } else {
-                    a1 = m1.cast<Array<T>>();
-                    a2 = m2.cast<Array<T>>();
+                    a1 = exact<T>(m1, "m");
+                    a2 = exact<T>(m2, "v");
                     require_vector(a1, s.n_params(), "m");
                     require_vector(a2, s.n_params(), "v");
                     state.m = a1.mutable_data();
@@ -159,9 +180,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
             "One epoch of mini-batch updates; returns (epoch loss, Adam step count).")
         .def(
             "loss_and_grad",
-            [](TrainerT& tr, Array<T> grad, Array<T> params, py::object X_obj, Array<T> Y,
-               py::object sw, double alpha, int n_threads) {
+            [](TrainerT& tr, py::object grad_obj, py::object params_obj, py::object X_obj,
+               py::object Y_obj, py::object sw, double alpha, int n_threads) {
                 const NetSpec& s = tr.spec();
+                auto grad = exact<T>(grad_obj, "grad");
+                auto params = exact<T>(params_obj, "params");
+                auto Y = exact<T>(Y_obj, "Y");
                 require_vector(params, s.n_params(), "params");
                 require_vector(grad, s.n_params(), "grad");
                 InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
@@ -193,7 +217,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
             }
             return out;
         },
-        py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params"), py::arg("X"),
+        py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params").noconvert(), py::arg("X"),
         py::arg("n_threads"));
 
     // Single ops, for the tests that compare each one with a NumPy reference.
@@ -204,7 +228,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         Array<T> out({N, OC});
         linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC, n_threads);
         return out;
-    });
+    },
+          py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"));
     m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads) {
         require(inp.ndim() == 2 && weight.ndim() == 2 && dout.ndim() == 2, "arrays must be 2-D");
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
@@ -213,7 +238,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(), dout.data(),
                         inp.data(), weight.data(), N, C, OC, false, n_threads);
         return py::make_tuple(dinp, dweight, dbias);
-    });
+    },
+          py::arg("dout").noconvert(), py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("n_threads"));
     m.def("linear_forward_csr", [](py::tuple csr, Array<T> weight, Array<T> bias, int n_threads) {
         require(weight.ndim() == 2, "weight must be 2-D");
         InputMatrix<T> X = as_input<T>(csr, weight.shape(0));
@@ -225,7 +251,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         linear_forward_csr(out.mutable_data(), X, rows.data(), weight.data(), bias.data(), X.rows,
                            X.cols, OC, n_threads);
         return out;
-    });
+    },
+          py::arg("csr"), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"));
     m.def("linear_backward_csr", [](Array<T> dout, py::tuple csr, int n_threads) {
         require(dout.ndim() == 2, "dout must be 2-D");
         auto t = csr.cast<py::tuple>();
@@ -238,14 +265,16 @@ void bind_dtype(py::module_& m, const char* suffix) {
         linear_backward_csr(dweight.mutable_data(), dbias.mutable_data(), dout.data(), X, rows.data(),
                             X.rows, X.cols, OC, false, n_threads);
         return py::make_tuple(dweight, dbias);
-    });
+    },
+          py::arg("dout").noconvert(), py::arg("csr"), py::arg("n_threads"));
     m.def("activation_forward", [](int kind, Array<T> x, int n_threads) {
         require(kind >= 0 && kind <= 3, "unknown activation code");
         Array<T> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
         std::copy_n(x.data(), x.size(), out.mutable_data());
         activation_forward(Activation(kind), out.mutable_data(), out.size(), n_threads);
         return out;
-    });
+    },
+          py::arg("kind"), py::arg("x").noconvert(), py::arg("n_threads"));
     m.def("activation_backward", [](int kind, Array<T> dx, Array<T> out, int n_threads) {
         require(kind >= 0 && kind <= 3, "unknown activation code");
         require(dx.size() == out.size(), "shapes disagree");
@@ -253,7 +282,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         std::copy_n(dx.data(), dx.size(), res.mutable_data());
         activation_backward(Activation(kind), res.mutable_data(), out.data(), res.size(), n_threads);
         return res;
-    });
+    },
+          py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"));
     m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads) {
         require(kind >= 0 && kind <= 3, "unknown output code");
         require(z.ndim() == 2 && y.ndim() == 2 && z.shape(0) == y.shape(0) && z.shape(1) == y.shape(1),
@@ -266,7 +296,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
                                      p.mutable_data(), y.data(), w, N, K, n_threads);
         return py::make_tuple(p, delta, row_loss);
-    });
+    },
+          py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));
 }
 
 }  // namespace
