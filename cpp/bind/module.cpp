@@ -4,9 +4,12 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <limits>
 #include <string>
 #include <thread>
 
+#include "../dispatch/dispatch.h"
+#include "../gemm/gemm.h"
 #include "../mlp/network.h"
 
 #ifdef _OPENMP
@@ -101,6 +104,13 @@ NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
     require(output >= 0 && output <= 3, "unknown output code");
     return NetSpec(units, Activation(hidden), Output(output));
 }
+
+template <class T>
+const GemmKernel<T>& gemm_kernel(const KernelSet& k);
+template <>
+const GemmKernel<float>& gemm_kernel<float>(const KernelSet& k) { return k.sgemm; }
+template <>
+const GemmKernel<double>& gemm_kernel<double>(const KernelSet& k) { return k.dgemm; }
 
 template <class T>
 void bind_dtype(py::module_& m, const char* suffix) {
@@ -221,25 +231,30 @@ void bind_dtype(py::module_& m, const char* suffix) {
         py::arg("n_threads"));
 
     // Single ops, for the tests that compare each one with a NumPy reference.
-    m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads) {
+    m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads, int activation) {
+        require(activation >= 0 && activation <= 3, "unknown activation code");
         require(inp.ndim() == 2 && weight.ndim() == 2 && inp.shape(1) == weight.shape(0), "shapes disagree");
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require_vector(bias, OC, "bias");
         Array<T> out({N, OC});
-        linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC, n_threads);
+        linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC,
+                       Activation(activation), n_threads);
         return out;
     },
-          py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"));
-    m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads) {
+          py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"),
+          py::arg("activation") = 0);
+    m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads, int inp_activation) {
+        require(inp_activation >= 0 && inp_activation <= 3, "unknown activation code");
         require(inp.ndim() == 2 && weight.ndim() == 2 && dout.ndim() == 2, "arrays must be 2-D");
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require(weight.shape(0) == C && dout.shape(0) == N && dout.shape(1) == OC, "shapes disagree");
         Array<T> dinp({N, C}), dweight({C, OC}), dbias(OC);
         linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(), dout.data(),
-                        inp.data(), weight.data(), N, C, OC, false, n_threads);
+                        inp.data(), weight.data(), N, C, OC, Activation(inp_activation), false, n_threads);
         return py::make_tuple(dinp, dweight, dbias);
     },
-          py::arg("dout").noconvert(), py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("n_threads"));
+          py::arg("dout").noconvert(), py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("n_threads"),
+          py::arg("inp_activation") = 0);
     m.def("linear_forward_csr", [](py::tuple csr, Array<T> weight, Array<T> bias, int n_threads) {
         require(weight.ndim() == 2, "weight must be 2-D");
         InputMatrix<T> X = as_input<T>(csr, weight.shape(0));
@@ -298,6 +313,62 @@ void bind_dtype(py::module_& m, const char* suffix) {
         return py::make_tuple(p, delta, row_loss);
     },
           py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));
+
+    // The blocked GEMM with one ISA's kernel, for the tests that compare every path with NumPy.
+    // C is (M,N); c None means C starts as NaN and is not accumulated (beta == 0 never reads C).
+    m.def(
+        "gemm",
+        [](Array<T> a, Array<T> b, bool trans_a, bool trans_b, py::object c, int epilogue,
+           py::object bias, py::object z, const std::string& isa, int n_threads, bool col_sums) {
+            require(a.ndim() == 2 && b.ndim() == 2, "a and b must be 2-D");
+            require(epilogue >= 0 && epilogue <= int(EpilogueKind::tanh_grad), "unknown epilogue");
+            const index_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
+            const index_t Kb = trans_b ? b.shape(1) : b.shape(0), N = trans_b ? b.shape(0) : b.shape(1);
+            require(K == Kb, "inner dimensions disagree");
+            const GemmKernel<T>& ker = gemm_kernel<T>(kernels_for(isa));
+            Array<T> out({M, N});
+            const bool accumulate = !c.is_none();
+            if (accumulate) {
+                auto c0 = exact<T>(c, "c");
+                require(c0.ndim() == 2 && c0.shape(0) == M && c0.shape(1) == N, "c must be (M, N)");
+                std::copy_n(c0.data(), c0.size(), out.mutable_data());
+            } else {
+                std::fill_n(out.mutable_data(), out.size(), std::numeric_limits<T>::quiet_NaN());
+            }
+            Epilogue<T> ep;
+            ep.kind = EpilogueKind(epilogue);
+            Array<T> bias_arr, z_arr;
+            if (!bias.is_none()) {
+                bias_arr = exact<T>(bias, "bias");
+                require_vector(bias_arr, N, "bias");
+                ep.bias = bias_arr.data();
+            }
+            if (!z.is_none()) {
+                z_arr = exact<T>(z, "z");
+                require(z_arr.ndim() == 2 && z_arr.shape(0) == M && z_arr.shape(1) == N, "z must be (M, N)");
+                ep.z = z_arr.data();
+                ep.ldz = N;
+            }
+            require(!(ep.kind == EpilogueKind::bias || ep.kind == EpilogueKind::bias_relu ||
+                      ep.kind == EpilogueKind::bias_logistic || ep.kind == EpilogueKind::bias_tanh) || ep.bias,
+                    "this epilogue needs bias");
+            require(!(ep.kind == EpilogueKind::relu_grad || ep.kind == EpilogueKind::logistic_grad ||
+                      ep.kind == EpilogueKind::tanh_grad) || ep.z,
+                    "this epilogue needs z");
+            StridedMatrix<T> A = trans_a ? transposed(a.data(), a.shape(1)) : row_major(a.data(), a.shape(1));
+            StridedMatrix<T> B = trans_b ? transposed(b.data(), b.shape(1)) : row_major(b.data(), b.shape(1));
+            Array<T> sums(N);
+            std::fill_n(sums.mutable_data(), N, T(0));
+            {
+                py::gil_scoped_release release;
+                gemm(ker, out.mutable_data(), N, A, B, M, N, K, accumulate, ep,
+                     col_sums ? sums.mutable_data() : nullptr, n_threads);
+            }
+            return py::make_tuple(out, sums);
+        },
+        py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("trans_a"), py::arg("trans_b"),
+        py::arg("c"), py::arg("epilogue"), py::arg("bias"), py::arg("z"), py::arg("isa"),
+        py::arg("n_threads"), py::arg("col_sums"));
 }
 
 }  // namespace
@@ -306,6 +377,23 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "fastmlp's compiled core (private: use fastmlp.MLPClassifier / MLPRegressor)";
     bind_dtype<float>(m, "32");
     bind_dtype<double>(m, "64");
+    m.def("available_isas", &available_isas, "Kernel sets this build has and this CPU runs, best last.");
+    m.def("active_isa", []() { return std::string(active_kernels().isa); });
+    m.def("set_isa", [](const std::string& isa) { set_active_isa(isa); },
+          "Make an available kernel set the active one (ValueError otherwise).");
+    m.def("kernel_info", [](const std::string& isa) {
+        const KernelSet& k = kernels_for(isa);
+        auto one = [](auto& g) {
+            py::dict d;
+            d["name"] = g.name; d["mr"] = g.mr; d["nr"] = g.nr; d["kc"] = g.kc; d["mc"] = g.mc; d["nc"] = g.nc;
+            return d;
+        };
+        py::dict d;
+        d["isa"] = k.isa;
+        d["float32"] = one(k.sgemm);
+        d["float64"] = one(k.dgemm);
+        return d;
+    });
     m.def("max_threads", []() {
 #ifdef _OPENMP
         return omp_get_max_threads();

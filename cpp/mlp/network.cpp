@@ -92,12 +92,14 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
         const T* W = params + s.coef_offset(l);
         const T* b = params + s.bias_offset(l);
         T* out = acts_[l].data();
-        if (l == 0 && X.is_sparse())
+        const Activation act = l + 1 < L ? s.hidden : Activation::identity;  // output map: below
+        if (l == 0 && X.is_sparse()) {
             linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1], n_threads);
-        else
+            activation_forward(act, out, B * s.units[1], n_threads);
+        } else {
             linear_forward(out, l == 0 ? input_.data() : acts_[l - 1].data(), W, b, B, s.units[l],
-                           s.units[l + 1], n_threads);
-        if (l + 1 < L) activation_forward(s.hidden, out, B * s.units[l + 1], n_threads);
+                           s.units[l + 1], act, n_threads);
+        }
     }
 
     // output map, loss and the output delta p - y in one pass per row
@@ -118,8 +120,7 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
         const T* inp = l == 0 ? input_.data() : acts_[l - 1].data();
         T* dinp = l == 0 ? nullptr : deltas_[l - 1].data();
         linear_backward(dinp, dW, db, dout, inp, params + s.coef_offset(l), B, s.units[l],
-                        s.units[l + 1], accumulate, n_threads);
-        if (dinp) activation_backward(s.hidden, dinp, acts_[l - 1].data(), B * s.units[l], n_threads);
+                        s.units[l + 1], s.hidden, accumulate, n_threads);
     }
     return loss;
 }
@@ -229,14 +230,15 @@ void network_forward(T* out, const NetSpec& s, const T* params, const InputMatri
             T* dst = l + 1 == L ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
             const T* W = params + s.coef_offset(l);
             const T* b = params + s.bias_offset(l);
+            const Activation act = l + 1 < L ? s.hidden : Activation::identity;
             if (l == 0 && X.is_sparse()) {
                 for (index_t i = 0; i < B; ++i) rows[i] = start + i;
                 linear_forward_csr(dst, X, rows.data(), W, b, B, s.units[0], s.units[1], n_threads);
+                activation_forward(act, dst, B * s.units[1], n_threads);
             } else {
                 const T* src = l == 0 ? X.dense + start * s.units[0] : inp;
-                linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], n_threads);
+                linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], act, n_threads);
             }
-            if (l + 1 < L) activation_forward(s.hidden, dst, B * s.units[l + 1], n_threads);
             inp = dst;
         }
         output_forward(s.output, out + start * K, B, K, n_threads);

@@ -1,5 +1,8 @@
 #include "ops.h"
 
+#include "../dispatch/dispatch.h"
+#include "../gemm/gemm.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -24,27 +27,61 @@ inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y
 }  // namespace
 
 template <class T>
-void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, int n_threads) {
-    // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC)
-    gemm_nn_ref(out, inp, weight, N, OC, C, false, n_threads);
-    for (index_t i = 0; i < N; ++i) {
-        T* o = out + i * OC;
-        for (index_t j = 0; j < OC; ++j) o[j] += bias[j];
+const GemmKernel<T>& active_gemm();
+template <>
+const GemmKernel<float>& active_gemm<float>() { return active_kernels().sgemm; }
+template <>
+const GemmKernel<double>& active_gemm<double>() { return active_kernels().dgemm; }
+
+EpilogueKind forward_epilogue(Activation act) {
+    switch (act) {
+        case Activation::identity: return EpilogueKind::bias;
+        case Activation::logistic: return EpilogueKind::bias_logistic;
+        case Activation::tanh: return EpilogueKind::bias_tanh;
+        case Activation::relu: return EpilogueKind::bias_relu;
     }
+    return EpilogueKind::bias;
+}
+
+EpilogueKind backward_epilogue(Activation act) {
+    switch (act) {
+        case Activation::identity: return EpilogueKind::none;
+        case Activation::logistic: return EpilogueKind::logistic_grad;
+        case Activation::tanh: return EpilogueKind::tanh_grad;
+        case Activation::relu: return EpilogueKind::relu_grad;
+    }
+    return EpilogueKind::none;
+}
+
+template <class T>
+void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
+                    index_t OC, Activation act, int n_threads) {
+    // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC)
+    Epilogue<T> ep;
+    ep.kind = forward_epilogue(act);
+    ep.bias = bias;
+    gemm(active_gemm<T>(), out, OC, row_major(inp, C), row_major(weight, OC), N, OC, C, false, ep,
+         static_cast<T*>(nullptr), n_threads);
 }
 
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
-                     index_t N, index_t C, index_t OC, bool accumulate, int n_threads) {
+                     index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
+                     int n_threads) {
     // dout is (N,OC), inp is (N,C), weight is (C,OC); dinp is (N,C), dweight (C,OC), dbias (OC)
-    gemm_tn_ref(dweight, inp, dout, C, OC, N, accumulate, n_threads);
     if (!accumulate) std::fill(dbias, dbias + OC, T(0));
-    for (index_t i = 0; i < N; ++i) {
-        const T* d = dout + i * OC;
-        for (index_t j = 0; j < OC; ++j) dbias[j] += d[j];
+    // dweight(C,OC) = inpᵀ(C,N) · dout(N,OC): inp read down its columns, dbias summed from dout
+    gemm(active_gemm<T>(), dweight, OC, transposed(inp, C), row_major(dout, OC), C, OC, N,
+         accumulate, Epilogue<T>{}, dbias, n_threads);
+    if (dinp) {
+        // dinp(N,C) = dout(N,OC) · weightᵀ(OC,C): weight read with swapped strides
+        Epilogue<T> ep;
+        ep.kind = backward_epilogue(inp_act);
+        ep.z = inp;
+        ep.ldz = C;
+        gemm(active_gemm<T>(), dinp, C, row_major(dout, OC), transposed(weight, OC), N, C, OC,
+             false, ep, static_cast<T*>(nullptr), n_threads);
     }
-    if (dinp) gemm_nt_ref(dinp, dout, weight, N, C, OC, false, n_threads);
 }
 
 template <class T>
@@ -234,9 +271,9 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
 
 #define FASTMLP_INSTANTIATE_OPS(T)                                                              \
     template void linear_forward<T>(T*, const T*, const T*, const T*, index_t, index_t, index_t, \
-                                    int);                                                       \
+                                    Activation, int);                                           \
     template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, \
-                                     index_t, bool, int);                                       \
+                                     index_t, Activation, bool, int);                           \
     template void linear_forward_csr<T>(T*, const InputMatrix<T>&, const std::int64_t*,         \
                                         const T*, const T*, index_t, index_t, index_t, int);    \
     template void linear_backward_csr<T>(T*, T*, const T*, const InputMatrix<T>&,               \

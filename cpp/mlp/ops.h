@@ -8,11 +8,14 @@
 #pragma once
 #include <cstdint>
 
-#include "../gemm/gemm_ref.h"
+#include "../gemm/ukernel.h"
 
 namespace fastmlp {
 
 enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
+
+// Below this much work an elementwise or CSR kernel runs on the calling thread.
+constexpr index_t kParallelMinFlops = index_t(1) << 18;
 // Output map and its canonical loss; each pair has the output delta p - y.
 enum class Output : int {
     softmax_cross_entropy = 0,   // multiclass
@@ -32,15 +35,19 @@ struct InputMatrix {
     bool is_sparse() const { return dense == nullptr; }
 };
 
-// out(N,OC) = inp(N,C) · weight(C,OC) + bias(OC)
+// out(N,OC) = act(inp(N,C) · weight(C,OC) + bias(OC)), bias and activation fused into the
+// GEMM's epilogue before the single store of each tile.
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, int n_threads);
-// dweight(C,OC) (+)= inpᵀ · dout, dbias(OC) (+)= Σ_rows dout, dinp(N,C) = dout · weightᵀ
+                    index_t OC, Activation act, int n_threads);
+// dweight(C,OC) (+)= inpᵀ · dout, dbias(OC) (+)= Σ_rows dout (summed while dout is packed),
+// dinp(N,C) = (dout · weightᵀ) ⊙ inp_act'(.), the derivative taken from inp, the stored output
+// of the previous layer's activation inp_act, in the product's epilogue.
 // dinp may be null (the first layer needs no input gradient).
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
-                     index_t N, index_t C, index_t OC, bool accumulate, int n_threads);
+                     index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
+                     int n_threads);
 
 // The same pair with the input taken as rows[0..N) of a CSR matrix with C columns.
 template <class T>

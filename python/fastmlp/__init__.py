@@ -1,6 +1,10 @@
 """fastmlp: scikit-learn's MLPClassifier and MLPRegressor, trained and served by a C++ core."""
 
+from . import _config
+from ._config import config, show_config
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "config", "show_config", "__version__"]
+
+_config.apply_environment()

@@ -1,0 +1,55 @@
+#include "dispatch.h"
+
+#include <atomic>
+#include <stdexcept>
+
+#include "../kernels/kernel_sets.h"
+
+namespace fastmlp {
+
+namespace {
+
+struct Table {
+    std::vector<KernelSet> sets;  // available ones, best last
+    Table() {
+        sets.push_back(portable_kernels());
+#if defined(FASTMLP_HAVE_X86_KERNELS)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            sets.push_back(avx2_kernels());
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+            sets.push_back(avx512_kernels());
+#endif
+    }
+};
+
+const Table& table() {
+    static const Table t;
+    return t;
+}
+
+std::atomic<const KernelSet*>& active() {
+    static std::atomic<const KernelSet*> a{&table().sets.back()};
+    return a;
+}
+
+}  // namespace
+
+std::vector<std::string> available_isas() {
+    std::vector<std::string> names;
+    for (const KernelSet& s : table().sets) names.emplace_back(s.isa);
+    return names;
+}
+
+const KernelSet& kernels_for(const std::string& isa) {
+    for (const KernelSet& s : table().sets)
+        if (isa == s.isa) return s;
+    throw std::invalid_argument("ISA '" + isa + "' is not available on this CPU or build");
+}
+
+void set_active_isa(const std::string& isa) { active().store(&kernels_for(isa)); }
+
+const KernelSet& active_kernels() { return *active().load(); }
+
+}  // namespace fastmlp

@@ -1,0 +1,40 @@
+// Portable micro-kernels: plain C++ the compiler vectorises for whatever baseline it targets.
+// They are the fallback on every CPU and the oracle the SIMD kernels are tested against.
+#include "../epilogue_scalar.h"
+#include "../kernel_sets.h"
+
+namespace fastmlp {
+namespace {
+
+template <class T, int MR, int NR>
+void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, T* c,
+                       index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
+    // a is (m, kc) at strides (rs_a, cs_a), b is a packed (kc, NR) panel, c is (m, n) of ldc
+    T acc[MR][NR] = {};
+    for (index_t k = 0; k < kc; ++k) {
+        const T* bk = b + k * NR;
+        for (index_t i = 0; i < m; ++i) {
+            const T aik = a[i * rs_a + k * cs_a];
+            for (int j = 0; j < NR; ++j) acc[i][j] += aik * bk[j];
+        }
+    }
+    for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j) {
+            T v = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+            const T bias = epilogue_uses_bias(ep.kind) ? ep.bias[j] : T(0);
+            const T z = epilogue_uses_z(ep.kind) ? ep.z[i * ep.ldz + j] : T(0);
+            c[i * ldc + j] = apply_epilogue(ep.kind, v, bias, z);
+        }
+}
+
+}  // namespace
+
+KernelSet portable_kernels() {
+    KernelSet set;
+    set.isa = "portable";
+    set.sgemm = {gemm_ukr_portable<float, 4, 16>, 4, 16, 256, 128, 4096, "sgemm_ukr_portable_4x16"};
+    set.dgemm = {gemm_ukr_portable<double, 4, 8>, 4, 8, 256, 128, 4096, "dgemm_ukr_portable_4x8"};
+    return set;
+}
+
+}  // namespace fastmlp
