@@ -214,21 +214,25 @@ void bind_dtype(py::module_& m, const char* suffix) {
     m.def(
         "forward",
         [](const std::vector<index_t>& units, int hidden, int output, Array<T> params,
-           py::object X_obj, int n_threads) {
+           py::object X_obj, int n_threads, bool check_finite) -> py::object {
             NetSpec s = make_spec(units, hidden, output);
             require_vector(params, s.n_params(), "params");
             InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
             Array<T> out({X.rows, s.n_outputs()});
             T* o = out.mutable_data();
             const T* p = params.data();
+            bool finite = true;
             {
                 py::gil_scoped_release release;
-                network_forward(o, s, p, X, n_threads);
+                if (check_finite) finite = all_finite(X);
+                if (finite) network_forward(o, s, p, X, n_threads);
             }
-            return out;
+            if (!finite) return py::none();
+            return std::move(out);
         },
         py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params").noconvert(), py::arg("X"),
-        py::arg("n_threads"));
+        py::arg("n_threads"), py::arg("check_finite") = false,
+        "The network's output for X; None when check_finite and X holds NaN or infinity.");
 
     // Single ops, for the tests that compare each one with a NumPy reference.
     m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads, int activation) {

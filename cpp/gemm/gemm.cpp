@@ -88,6 +88,8 @@ void pack_a_sliver(T* dst, StridedMatrix<T> A, index_t i0, index_t k0, index_t m
 constexpr std::size_t kPackAThresholdBytes = 512 * 1024;
 // Below this many multiply-adds the product runs on the calling thread.
 constexpr index_t kGemmParallelMinFlops = index_t(1) << 18;
+// Up to this many rows of C a row-major B is read in place rather than packed.
+constexpr index_t kReadBInPlaceMaxRows = 16;
 
 }  // namespace
 
@@ -102,9 +104,13 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
     const index_t mc_max = even_block(M, ker.mc, MR);
     const index_t k_blocks = std::max<index_t>(1, ceil_div(K, kc_max));
     const bool pack_a = std::size_t(M) * std::size_t(K) * sizeof(T) > kPackAThresholdBytes;
+    // B is packed when its rows are not contiguous, when its column sums are wanted, or when
+    // enough row slivers reuse the packed copy; otherwise (a few rows, e.g. predicting one
+    // sample) the kernels read a row-major B in place.
+    const bool pack_b = B.cs != 1 || b_col_sums != nullptr || M > kReadBInPlaceMaxRows;
 
     // both packed blocks are shared: slivers and panels are packed by one thread, read by any
-    T* packed_b = packed_b_scratch<T>().get(std::size_t(kc_max) * nc_max);
+    T* packed_b = pack_b ? packed_b_scratch<T>().get(std::size_t(kc_max) * nc_max) : nullptr;
     T* packed_a = pack_a ? packed_a_scratch<T>().get(std::size_t(kc_max) * mc_max) : nullptr;
     const bool parallel = n_threads > 1 && M * N * std::max<index_t>(K, 1) >= kGemmParallelMinFlops;
 
@@ -123,10 +129,12 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
                 Epilogue<T> tile_ep;  // only the finished sum gets the epilogue
 
                 // pack B(pc.., jc..) into NR-wide panels, shared by all threads
+                if (pack_b) {
 #pragma omp for schedule(static)
                 for (index_t jp = 0; jp < n_panels; ++jp)
                     pack_b_panel(packed_b + jp * kc * NR, B, pc, jc + jp * NR, kc,
                                  std::min(NR, nc - jp * NR), int(NR), b_col_sums);
+                }
 
                 // loop 3: M in MC blocks
                 for (index_t ic = 0; ic < M; ic += mc_max) {
@@ -160,8 +168,10 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
                                 rs_a = A.rs;
                                 cs_a = A.cs;
                             }
-                            ker.ukr(kc, a, rs_a, cs_a, packed_b + jp * kc * NR, C + i0 * ldc + j0,
-                                    ldc, m, n, acc, tile_ep);
+                            const T* b = pack_b ? packed_b + jp * kc * NR : B.p + pc * B.rs + j0;
+                            const index_t ldb = pack_b ? NR : B.rs;
+                            ker.ukr(kc, a, rs_a, cs_a, b, ldb, C + i0 * ldc + j0, ldc, m, n, acc,
+                                    tile_ep);
                         }
                     }
                 }

@@ -9,7 +9,9 @@
 //   a(i,k)  is read at a[i·rs_a + k·cs_a]. A packed sliver has rs_a = 1, cs_a = MR; a row-major
 //           operand read in place has rs_a = lda, cs_a = 1; a transposed one rs_a = 1, cs_a = lda.
 //           Rows i ≥ m are never read.
-//   b       is a packed panel: b(k,j) at b[k·NR + j], zero-padded to NR columns. Aligned to 64 bytes.
+//   b(k,j)  is read at b[k·ldb + j]: a packed panel (ldb = NR, zero-padded to NR columns, 64-byte
+//           aligned) or a row-major operand read in place (ldb = its row stride). Columns j ≥ n
+//           are never read, so an in-place operand's last panel may end at its last column.
 //   C       has row stride ldc; only the m × n corner is read or written. When accumulate is false
 //           C is never read (it may hold garbage or NaN): "beta == 0 never reads C".
 //   edges   n < NR is handled with masked loads and stores, m < MR with a kernel for m rows.
@@ -50,8 +52,8 @@ struct Epilogue {
 };
 
 template <class T>
-using MicroKernel = void (*)(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, T* c,
-                             index_t ldc, index_t m, index_t n, bool accumulate,
+using MicroKernel = void (*)(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
+                             index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
                              const Epilogue<T>& ep);
 
 // One ISA's GEMM kernel for one precision, with the blocking that suits it.

@@ -1,6 +1,8 @@
 #include "network.h"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -245,10 +247,29 @@ void network_forward(T* out, const NetSpec& s, const T* params, const InputMatri
     }
 }
 
+template <class T>
+bool all_finite(const InputMatrix<T>& X) {
+    // NaN and ±inf are the values whose exponent bits are all ones. An integer OR-reduction of
+    // that test vectorises (a floating-point one would not, without reassociation).
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+    const T* p = X.is_sparse() ? X.data : X.dense;
+    const index_t n = X.is_sparse() ? X.indptr[X.rows] : X.rows * X.cols;
+    Bits bad = 0;
+    for (index_t i = 0; i < n; ++i) {
+        Bits b;
+        std::memcpy(&b, p + i, sizeof b);
+        bad |= Bits((b & exponent) == exponent);
+    }
+    return bad == 0;
+}
+
 template class Trainer<float>;
 template class Trainer<double>;
 template void network_forward<float>(float*, const NetSpec&, const float*, const InputMatrix<float>&, int);
 template void network_forward<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, int);
+template bool all_finite<float>(const InputMatrix<float>&);
+template bool all_finite<double>(const InputMatrix<double>&);
 template void optimizer_update<float>(float*, OptimizerState<float>&, const float*, index_t, const Hyper&, int);
 template void optimizer_update<double>(double*, OptimizerState<double>&, const double*, index_t, const Hyper&, int);
 

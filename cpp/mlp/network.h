@@ -105,6 +105,10 @@ template <class T>
 void network_forward(T* out, const NetSpec& spec, const T* params, const InputMatrix<T>& X,
                      int n_threads);
 
+// True when no value of X (the stored ones, for CSR) is NaN or infinite.
+template <class T>
+bool all_finite(const InputMatrix<T>& X);
+
 // params -= the optimizer's step for grad, one pass over the flat arenas
 template <class T>
 void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,

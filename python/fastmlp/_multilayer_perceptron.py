@@ -193,32 +193,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _set_arena(self, params, layer_units):
         """Make `params` the parameter arena, with coefs_ and intercepts_ as its views."""
         self._params = params
+        self._params_units = list(layer_units)
         self.coefs_, self.intercepts_ = _arena_views(params, layer_units)
+        self._params_views = tuple(self.coefs_ + self.intercepts_)
 
     def _arena(self):
-        """The arena the core reads: ours if coefs_/intercepts_ are still its views, else a
-        new one packed from whatever the user assigned."""
-        params = self.__dict__.get("_params")
-        dtype = self._model_dtype()
-        if params is not None and params.dtype == dtype:
-            expected_c, expected_i = _arena_views(params, self._layer_units())
-            current = list(self.coefs_) + list(self.intercepts_)
-            expected = expected_c + expected_i
-            if len(current) == len(expected) and all(
-                isinstance(a, np.ndarray)
-                and a.dtype == dtype
-                and a.shape == e.shape
-                and a.flags.c_contiguous
-                and a.ctypes.data == e.ctypes.data
-                for a, e in zip(current, expected)
-            ):
-                return params
-        self._set_arena(_pack(self.coefs_, self.intercepts_, dtype), self._layer_units())
+        """The arena the core reads: ours while coefs_/intercepts_ hold the very views we handed
+        out (changes made in place show through them), else one packed from what the user set."""
+        views = self.__dict__.get("_params_views")
+        current = list(self.coefs_) + list(self.intercepts_)
+        if views is not None and len(current) == len(views):
+            if all(a is b for a, b in zip(current, views)):
+                return self._params
+        self._set_arena(_pack(self.coefs_, self.intercepts_, self._model_dtype()), self._layer_units())
         return self._params
+
+    def __sklearn_is_fitted__(self):
+        # check_is_fitted asks this instead of scanning every attribute (~10 µs a call)
+        return "coefs_" in self.__dict__
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_params", None)  # coefs_ and intercepts_ carry the same numbers
+        for derived in ("_params", "_params_units", "_params_views"):
+            state.pop(derived, None)  # coefs_ and intercepts_ carry the same numbers
         return state
 
     def __setstate__(self, state):
@@ -227,21 +224,39 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._arena()
 
     # ---------------------------------------------------------------- forward
-    def _core_forward(self, X):
-        """Network output (after the output activation) for validated X, computed natively."""
+    def _core_forward(self, X, check_finite=False):
+        """Network output (after the output activation) for validated X, computed natively.
+        With check_finite, returns None instead when X holds NaN or infinity."""
         params = self._arena()
         return _core.forward(
-            self._layer_units(),
+            self._params_units,
             _HIDDEN_ACTIVATIONS[self.activation],
             _OUTPUT_ACTIVATIONS[self.out_activation_],
             params,
             _core_input(X, params.dtype),
             self._n_threads(),
+            check_finite,
         )
 
     def _forward_pass_fast(self, X, check_input=True):
-        if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        if not check_input:
+            return self._core_forward(X)
+        # The common case needs no conversion: a 2-D C-contiguous array of the model's dtype
+        # and fitted width, fitted without feature names. The core scans it for NaN/inf; when
+        # it finds any, or X is anything else, scikit-learn's validation decides and words it.
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.flags.c_contiguous
+            and X.shape[0] > 0
+            and X.dtype == self._arena().dtype
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            out = self._core_forward(X, check_finite=True)
+            if out is not None:
+                return out
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return self._core_forward(X)
 
     # ----------------------------------------------------------------- fitting

@@ -19,7 +19,7 @@ struct Zmm<float> {
     static mask tail(index_t n) { return n >= 16 ? mask(0xFFFF) : mask((1u << n) - 1u); }
     static reg zero() { return _mm512_setzero_ps(); }
     static reg set1(float x) { return _mm512_set1_ps(x); }
-    static reg load(const float* p) { return _mm512_load_ps(p); }
+    static reg loadu(const float* p) { return _mm512_loadu_ps(p); }
     static reg loadz(mask k, const float* p) { return _mm512_maskz_loadu_ps(k, p); }
     static void store(float* p, mask k, reg v) { _mm512_mask_storeu_ps(p, k, v); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
@@ -40,7 +40,7 @@ struct Zmm<double> {
     static mask tail(index_t n) { return n >= 8 ? mask(0xFF) : mask((1u << n) - 1u); }
     static reg zero() { return _mm512_setzero_pd(); }
     static reg set1(double x) { return _mm512_set1_pd(x); }
-    static reg load(const double* p) { return _mm512_load_pd(p); }
+    static reg loadu(const double* p) { return _mm512_loadu_pd(p); }
     static reg loadz(mask k, const double* p) { return _mm512_maskz_loadu_pd(k, p); }
     static void store(double* p, mask k, reg v) { _mm512_mask_storeu_pd(p, k, v); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
@@ -55,17 +55,21 @@ struct Zmm<double> {
 
 constexpr int kMR = 12;
 
-template <class T, int M>
-void gemm_tile_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, T* c,
-                      index_t ldc, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    // a is (M, kc) at strides (rs_a, cs_a), b is a packed (kc, 2·lanes) panel, c is (M, n)
+template <class T, int M, bool FullWidth>
+void gemm_tile_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
+                      T* c, index_t ldc, index_t n, bool accumulate, const Epilogue<T>& ep) {
+    // a is (M, kc) at strides (rs_a, cs_a), b is (kc, n ≤ 2·lanes) of row stride ldb, c is (M, n).
+    // FullWidth tiles load b whole; edge tiles load it masked, so b's row may end at column n.
     using V = Zmm<T>;
     constexpr int L = V::lanes;
     typename V::reg c0[M], c1[M];
 #pragma GCC unroll 12
     for (int i = 0; i < M; ++i) c0[i] = c1[i] = V::zero();
+    const typename V::mask m0 = V::tail(n), m1 = V::tail(n > L ? n - L : 0);
     for (index_t k = 0; k < kc; ++k) {
-        const typename V::reg b0 = V::load(b + k * 2 * L), b1 = V::load(b + k * 2 * L + L);
+        const T* bk = b + k * ldb;
+        const typename V::reg b0 = FullWidth ? V::loadu(bk) : V::loadz(m0, bk);
+        const typename V::reg b1 = FullWidth ? V::loadu(bk + L) : V::loadz(m1, bk + L);
         const T* ak = a + k * cs_a;
 #pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
@@ -74,7 +78,6 @@ void gemm_tile_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const 
             c1[i] = V::fma(ai, b1, c1[i]);
         }
     }
-    const typename V::mask m0 = V::tail(n), m1 = V::tail(n > L ? n - L : 0);
     const EpilogueKind kind = ep.kind;
     typename V::reg bias0 = V::zero(), bias1 = V::zero();
     if (epilogue_uses_bias(kind)) {
@@ -118,11 +121,14 @@ void gemm_tile_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const 
 }
 
 template <class T>
-void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, T* c,
-                     index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
+void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
+                   T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
+    constexpr int NR = 2 * Zmm<T>::lanes;
     switch (m) {
 #define FASTMLP_ROWS(M) \
-    case M: return gemm_tile_avx512<T, M>(kc, a, rs_a, cs_a, b, c, ldc, n, accumulate, ep);
+    case M:                                                                               \
+        return n == NR ? gemm_tile_avx512<T, M, true>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep) \
+                       : gemm_tile_avx512<T, M, false>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
         FASTMLP_ROWS(12) FASTMLP_ROWS(11) FASTMLP_ROWS(10) FASTMLP_ROWS(9) FASTMLP_ROWS(8)
         FASTMLP_ROWS(7) FASTMLP_ROWS(6) FASTMLP_ROWS(5) FASTMLP_ROWS(4) FASTMLP_ROWS(3)
         FASTMLP_ROWS(2) FASTMLP_ROWS(1)

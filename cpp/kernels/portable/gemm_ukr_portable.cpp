@@ -7,15 +7,20 @@ namespace fastmlp {
 namespace {
 
 template <class T, int MR, int NR>
-void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, T* c,
-                       index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    // a is (m, kc) at strides (rs_a, cs_a), b is a packed (kc, NR) panel, c is (m, n) of ldc
+void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
+                       index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
+                       const Epilogue<T>& ep) {
+    // a is (m, kc) at strides (rs_a, cs_a), b is (kc, n) of row stride ldb, c is (m, n) of ldc
     T acc[MR][NR] = {};
     for (index_t k = 0; k < kc; ++k) {
-        const T* bk = b + k * NR;
+        const T* bk = b + k * ldb;
         for (index_t i = 0; i < m; ++i) {
             const T aik = a[i * rs_a + k * cs_a];
-            for (int j = 0; j < NR; ++j) acc[i][j] += aik * bk[j];
+            if (n == NR) {  // the full-width loop has a constant trip count and vectorises
+                for (int j = 0; j < NR; ++j) acc[i][j] += aik * bk[j];
+            } else {
+                for (index_t j = 0; j < n; ++j) acc[i][j] += aik * bk[j];
+            }
         }
     }
     for (index_t i = 0; i < m; ++i)
