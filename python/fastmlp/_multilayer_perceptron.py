@@ -594,6 +594,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return tags
 
 
+def _fit_label_binarizer(labels):
+    """A LabelBinarizer fitted on labels, refusing a single class (scikit-learn would fit a
+    model that always predicts it)."""
+    binarizer = LabelBinarizer().fit(labels)
+    if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+        raise ValueError(
+            "MLPClassifier needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {binarizer.classes_[0].tolist()!r}."
+        )
+    return binarizer
+
+
 def _scipy_takes_iprint():
     # scipy 1.15 deprecated L-BFGS-B's iprint (it prints nothing any more)
     major, minor = (int(p) for p in scipy.__version__.split(".")[:2])
@@ -787,14 +799,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             y = column_or_1d(y, warn=True)
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            binarizer = LabelBinarizer().fit(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    "MLPClassifier needs samples of at least 2 classes in the data, but "
-                    f"the data contains only one class: {binarizer.classes_[0]!r}."
-                )
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
+            self._label_binarizer = _fit_label_binarizer(y)
+            self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -864,11 +870,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
+            multilabel = type_of_target(y).startswith("multilabel")
+            self._label_binarizer = _fit_label_binarizer(y if multilabel else classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_log_proba(self, X):
