@@ -127,14 +127,39 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
     return loss;
 }
 
+// Σ x² in double, over fixed chunks and fixed lanes within each chunk, combined in order: the
+// lanes let it vectorise and the chunks let it run in parallel, with the same bits for any
+// thread count.
+template <class T>
+double sum_of_squares(const T* x, index_t n, int n_threads) {
+    constexpr index_t kChunk = 1 << 13;
+    constexpr int kLanes = 8;
+    const index_t n_chunks = (n + kChunk - 1) / kChunk;
+    std::vector<double> partial(n_chunks);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kElementwiseParallelMin)
+    for (index_t c = 0; c < n_chunks; ++c) {
+        const index_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+        double lane[kLanes] = {};
+        index_t i = begin;
+        for (; i + kLanes <= end; i += kLanes)
+            for (int l = 0; l < kLanes; ++l) lane[l] += double(x[i + l]) * double(x[i + l]);
+        for (; i < end; ++i) lane[(i - begin) % kLanes] += double(x[i]) * double(x[i]);
+        double s = 0.0;
+        for (int l = 0; l < kLanes; ++l) s += lane[l];
+        partial[c] = s;
+    }
+    double total = 0.0;
+    for (double p : partial) total += p;
+    return total;
+}
+
 template <class T>
 double Trainer<T>::finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
                                    int n_threads) const {
     const index_t n_coefs = spec_.n_coefs(), n = spec_.n_params();
     const T a = T(alpha), scale = T(weight_sum);
-    double sq = 0.0;
-    for (index_t i = 0; i < n_coefs; ++i) sq += double(params[i]) * double(params[i]);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kParallelMinFlops)
+    const double sq = alpha == 0.0 ? 0.0 : sum_of_squares(params, n_coefs, n_threads);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kElementwiseParallelMin)
     for (index_t i = 0; i < n; ++i)
         grad[i] = i < n_coefs ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
     return 0.5 * alpha * sq / weight_sum;
@@ -144,7 +169,7 @@ template <class T>
 void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
                       const Hyper& h, int n_threads) {
     // params, grad and the state arrays are (n), all in the arena layout
-    const bool parallel = n >= kParallelMinFlops;
+    const bool parallel = n >= kElementwiseParallelMin;
     if (h.solver == Solver::sgd) {
         const T mu = T(h.momentum), lr = T(h.learning_rate);
         T* vel = state.velocity;
