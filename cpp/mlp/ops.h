@@ -14,10 +14,11 @@ namespace fastmlp {
 
 enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
 
-// Below this much work a CSR or per-row kernel runs on the calling thread.
-constexpr index_t kParallelMinFlops = index_t(1) << 18;
+// Below this much work a CSR or per-row kernel runs on the calling thread (see gemm.cpp: a team
+// is only worth waking for tens of microseconds of work).
+constexpr index_t kParallelMinFlops = index_t(1) << 20;
 // Below this many elements a memory-bound elementwise pass runs on the calling thread.
-constexpr index_t kElementwiseParallelMin = index_t(1) << 15;
+constexpr index_t kElementwiseParallelMin = index_t(1) << 16;
 // Output map and its canonical loss; each pair has the output delta p - y.
 enum class Output : int {
     softmax_cross_entropy = 0,   // multiclass
