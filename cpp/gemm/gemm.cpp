@@ -85,7 +85,7 @@ void pack_a_sliver(T* dst, StridedMatrix<T> A, index_t i0, index_t k0, index_t m
 }
 
 // Above this many bytes an A block is packed into slivers; below it stays in L2 and is read in place.
-constexpr std::size_t kPackAThresholdBytes = 512 * 1024;
+constexpr std::size_t kPackAThresholdBytes = 4 * 1024 * 1024;
 // Below this many multiply-adds (about 20 µs on one core) the product runs on the calling
 // thread: waking a team costs microseconds on a quiet machine and a scheduler slice on a busy
 // one, which made small L-BFGS problems 30x slower on 2 threads than on 1.
