@@ -224,7 +224,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
             bool finite = true;
             {
                 py::gil_scoped_release release;
-                if (check_finite) finite = all_finite(X);
+                if (check_finite) finite = all_finite(X, n_threads);
                 if (finite) network_forward(o, s, p, X, n_threads);
             }
             if (!finite) return py::none();

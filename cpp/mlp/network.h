@@ -107,7 +107,7 @@ void network_forward(T* out, const NetSpec& spec, const T* params, const InputMa
 
 // True when no value of X (the stored ones, for CSR) is NaN or infinite.
 template <class T>
-bool all_finite(const InputMatrix<T>& X);
+bool all_finite(const InputMatrix<T>& X, int n_threads);
 
 // params -= the optimizer's step for grad, one pass over the flat arenas
 template <class T>
