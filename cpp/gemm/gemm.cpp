@@ -105,7 +105,13 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
     const index_t nc_max = even_block(N, ker.nc, NR);
     const index_t mc_max = even_block(M, ker.mc, MR);
     const index_t k_blocks = std::max<index_t>(1, ceil_div(K, kc_max));
-    const bool pack_a = std::size_t(M) * std::size_t(K) * sizeof(T) > kPackAThresholdBytes;
+    // A is packed when it outgrows L2, or when its rows, read in place, would be a multiple of
+    // 1 KiB apart: then the MR rows of a sliver fall into a few L1 sets (8-way) and evict each
+    // other on every k (K = 1024 ran at half speed).
+    const std::size_t row_bytes = std::size_t(A.rs) * sizeof(T);
+    const bool aliasing_rows = A.cs == 1 && M > 1 && row_bytes % 1024 == 0;
+    const bool pack_a = aliasing_rows ||
+                        std::size_t(M) * std::size_t(K) * sizeof(T) > kPackAThresholdBytes;
     // B is packed when its rows are not contiguous, when its column sums are wanted, or when
     // enough row slivers reuse the packed copy; otherwise (a few rows, e.g. predicting one
     // sample) the kernels read a row-major B in place.
@@ -148,7 +154,10 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
                             pack_a_sliver(packed_a + s * kc * MR, A, ic + s * MR, pc,
                                           std::min(MR, mc - s * MR), kc, int(MR));
                     }
-                    // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile
+                    // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile.
+                    // Threads split the panels: a panel stays in L1 while it meets every sliver
+                    // (splitting slivers instead streams all of B per sliver: slower when the
+                    // packed B block outgrows L2).
 #pragma omp for collapse(2) schedule(static)
                     for (index_t jp = 0; jp < n_panels; ++jp) {
                         for (index_t s = 0; s < n_slivers; ++s) {
