@@ -90,8 +90,10 @@ constexpr std::size_t kPackAThresholdBytes = 4 * 1024 * 1024;
 // thread: waking a team costs microseconds on a quiet machine and a scheduler slice on a busy
 // one, which made small L-BFGS problems 30x slower on 2 threads than on 1.
 constexpr index_t kGemmParallelMinFlops = index_t(1) << 21;
-// Up to this many rows of C a row-major B is read in place rather than packed.
+// Up to this many rows of C a row-major B is read in place rather than packed...
 constexpr index_t kReadBInPlaceMaxRows = 16;
+// ...and so is any row-major B this small, whose rows all stay in L1/L2 anyway.
+constexpr std::size_t kSmallBBytes = 32 * 1024;
 
 }  // namespace
 
@@ -113,9 +115,11 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
     const bool pack_a = aliasing_rows ||
                         std::size_t(M) * std::size_t(K) * sizeof(T) > kPackAThresholdBytes;
     // B is packed when its rows are not contiguous, when its column sums are wanted, or when
-    // enough row slivers reuse the packed copy; otherwise (a few rows, e.g. predicting one
-    // sample) the kernels read a row-major B in place.
-    const bool pack_b = B.cs != 1 || b_col_sums != nullptr || M > kReadBInPlaceMaxRows;
+    // enough row slivers reuse a packed copy of a large B; otherwise (a few rows, e.g.
+    // predicting one sample, or a small weight matrix) the kernels read a row-major B in place.
+    const bool small_b = std::size_t(K) * std::size_t(N) * sizeof(T) <= kSmallBBytes;
+    const bool pack_b = B.cs != 1 || b_col_sums != nullptr ||
+                        (M > kReadBInPlaceMaxRows && !small_b);
 
     // both packed blocks are shared: slivers and panels are packed by one thread, read by any
     T* packed_b = pack_b ? packed_b_scratch<T>().get(std::size_t(kc_max) * nc_max) : nullptr;

@@ -73,11 +73,19 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
     const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
 
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights
+    // plain loops: rows are often a few dozen bytes, too short for a memmove call to pay
     if (!X.is_sparse()) {
-        for (index_t i = 0; i < B; ++i)
-            std::copy_n(X.dense + rows[i] * C0, C0, input_.data() + i * C0);
+        for (index_t i = 0; i < B; ++i) {
+            const T* src = X.dense + rows[i] * C0;
+            T* dst = input_.data() + i * C0;
+            for (index_t j = 0; j < C0; ++j) dst[j] = src[j];
+        }
     }
-    for (index_t i = 0; i < B; ++i) std::copy_n(Y + rows[i] * K, K, targets_.data() + i * K);
+    for (index_t i = 0; i < B; ++i) {
+        const T* src = Y + rows[i] * K;
+        T* dst = targets_.data() + i * K;
+        for (index_t k = 0; k < K; ++k) dst[k] = src[k];
+    }
     const T* w = nullptr;
     double wsum = 0.0;
     if (sample_weight) {
