@@ -156,3 +156,16 @@ def test_dispatch_lists_portable_first_and_activates_the_best():
     isas = _core.available_isas()
     assert isas[0] == "portable"
     assert set(isas) <= {"portable", "avx2", "avx512"}
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", list(EPILOGUES))
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_one_row_across_row_kernel_chunks(isa, dtype, kind, accumulate):
+    # one row of C (predicting one sample) as wide as several chunks of the one-row kernel
+    row_nr = 256 if dtype == np.float32 else 128
+    for N in (1, row_nr - 1, row_nr + 1, 2 * row_nr + 37):
+        got, want, mag, _, _ = run(isa, dtype, 1, N, 300, False, False, accumulate, kind)
+        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * 308 * mag + 1e-30,
+                                     err_msg=f"{isa} {kind} 1x{N}x300")

@@ -102,6 +102,17 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
           index_t M, index_t N, index_t K, bool accumulate, const Epilogue<T>& ep, T* b_col_sums,
           int n_threads) {
     if (M <= 0 || N <= 0) return;
+    if (M == 1 && ker.row && B.cs == 1 && b_col_sums == nullptr) {
+        // one row (predicting one sample): stream B's rows in order through the row kernel
+        for (index_t j0 = 0; j0 < N; j0 += ker.row_nr) {
+            Epilogue<T> chunk_ep = ep;
+            if (ep.bias) chunk_ep.bias = ep.bias + j0;
+            if (ep.z) chunk_ep.z = ep.z + j0;
+            ker.row(K, A.p, A.cs, B.p + j0, B.rs, C + j0, std::min<index_t>(ker.row_nr, N - j0),
+                    accumulate, chunk_ep);
+        }
+        return;
+    }
     const index_t MR = ker.mr, NR = ker.nr;
     const index_t kc_max = even_block(K, ker.kc, 1);
     const index_t nc_max = even_block(N, ker.nc, NR);

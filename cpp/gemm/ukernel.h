@@ -56,6 +56,17 @@ using MicroKernel = void (*)(index_t kc, const T* a, index_t rs_a, index_t cs_a,
                              index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
                              const Epilogue<T>& ep);
 
+// The one-row kernel (optional): for a single row of C, with B row-major and read in place,
+//
+//     c[j] = (accumulate ? c[j] : 0) + Σ_{k < kc} a[k·cs_a] · b[k·ldb + j]      j < n ≤ row_nr
+//
+// then the epilogue (ep offset to this chunk, z of one row). It keeps a whole chunk of the row in
+// registers and walks b's rows in order, so the weights stream sequentially with row_nr / lanes
+// independent FMA chains, where a tile kernel would stride down each NR-wide panel.
+template <class T>
+using RowKernel = void (*)(index_t kc, const T* a, index_t cs_a, const T* b, index_t ldb, T* c,
+                           index_t n, bool accumulate, const Epilogue<T>& ep);
+
 // One ISA's GEMM kernel for one precision, with the blocking that suits it.
 template <class T>
 struct GemmKernel {
@@ -65,6 +76,8 @@ struct GemmKernel {
     int mc = 0;          // M block: an MC × KC block of packed A stays in L2
     int nc = 0;          // N block: a KC × NC block of packed B stays in L2/L3
     const char* name = "";
+    RowKernel<T> row = nullptr;  // optional one-row kernel
+    int row_nr = 0;              // columns of C per row-kernel call
 };
 
 // The kernels of one ISA, both precisions.

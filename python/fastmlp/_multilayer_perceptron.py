@@ -224,10 +224,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._arena()
 
     # ---------------------------------------------------------------- forward
-    def _core_forward(self, X, check_finite=False):
+    def _check_fitted(self):
+        # check_is_fitted rebuilds the estimator's tags on every call (~5 µs); a fitted model
+        # is known from its __dict__, and an unfitted one gets scikit-learn's own error
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+
+    def _core_forward(self, X, params=None, check_finite=False):
         """Network output (after the output activation) for validated X, computed natively.
         With check_finite, returns None instead when X holds NaN or infinity."""
-        params = self._arena()
+        if params is None:
+            params = self._arena()
         return _core.forward(
             self._params_units,
             _HIDDEN_ACTIVATIONS[self.activation],
@@ -244,20 +251,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # The common case needs no conversion: a 2-D C-contiguous array of the model's dtype
         # and fitted width, fitted without feature names. The core scans it for NaN/inf; when
         # it finds any, or X is anything else, scikit-learn's validation decides and words it.
+        params = self._arena()
         if (
             type(X) is np.ndarray
             and X.ndim == 2
             and X.flags.c_contiguous
             and X.shape[0] > 0
-            and X.dtype == self._arena().dtype
+            and X.dtype == params.dtype
             and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
+            and "feature_names_in_" not in self.__dict__
         ):
-            out = self._core_forward(X, check_finite=True)
+            out = self._core_forward(X, params, check_finite=True)
             if out is not None:
                 return out
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return self._core_forward(X)
+        return self._core_forward(X, params)
 
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
@@ -834,7 +842,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -904,7 +912,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted probability of the sample for each class, in the order of
             `classes_`.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -1021,7 +1029,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

@@ -143,6 +143,48 @@ void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T
     }
 }
 
+// One row of C in NV vectors: every k reads one contiguous stretch of b's row k.
+template <class T, int NV>
+void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t ldb, T* c,
+                     index_t n, bool accumulate, const Epilogue<T>& ep) {
+    // a is (kc) at stride cs_a, b is (kc, n ≤ NV·lanes) of row stride ldb, c is (n)
+    using V = Zmm<T>;
+    constexpr int L = V::lanes;
+    typename V::mask mask[NV];
+    typename V::reg acc[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+        mask[v] = V::tail(n > v * L ? n - v * L : 0);
+        acc[v] = V::zero();
+    }
+    for (index_t k = 0; k < kc; ++k) {
+        const typename V::reg ak = V::set1(a[k * cs_a]);
+        const T* bk = b + k * ldb;
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) acc[v] = V::fma(ak, V::loadz(mask[v], bk + v * L), acc[v]);
+    }
+    const EpilogueKind kind = ep.kind;
+    const typename V::reg one = V::set1(T(1));
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+        typename V::reg x = acc[v];
+        if (accumulate) x = V::add(V::loadz(mask[v], c + v * L), x);
+        if (epilogue_uses_bias(kind)) {
+            x = V::add(x, V::loadz(mask[v], ep.bias + v * L));
+            if (kind == EpilogueKind::bias_relu) x = V::max(V::zero(), x);
+        } else if (epilogue_uses_z(kind)) {
+            const typename V::reg z = V::loadz(mask[v], ep.z + v * L);
+            if (kind == EpilogueKind::relu_grad) x = V::keep_nonzero(z, x);
+            else if (kind == EpilogueKind::logistic_grad) x = V::mul(V::mul(x, z), V::sub(one, z));
+            else x = V::mul(x, V::sub(one, V::mul(z, z)));
+        }
+        V::store(c + v * L, mask[v], x);
+    }
+    activate_tile(kind, c, n, 1, n);
+}
+
+constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk
+
 }  // namespace
 
 KernelSet avx512_kernels() {
@@ -150,6 +192,10 @@ KernelSet avx512_kernels() {
     set.isa = "avx512";
     set.sgemm = {gemm_ukr_avx512<float>, kMR, 32, 256, 240, 4096, "sgemm_ukr_avx512_12x32"};
     set.dgemm = {gemm_ukr_avx512<double>, kMR, 16, 256, 120, 2048, "dgemm_ukr_avx512_12x16"};
+    set.sgemm.row = gemm_row_avx512<float, kRowVectors>;
+    set.sgemm.row_nr = kRowVectors * Zmm<float>::lanes;
+    set.dgemm.row = gemm_row_avx512<double, kRowVectors>;
+    set.dgemm.row_nr = kRowVectors * Zmm<double>::lanes;
     return set;
 }
 
