@@ -175,20 +175,49 @@ double Trainer<T>::finish_gradient(T* grad, const T* params, double alpha, doubl
     return 0.5 * alpha * sq / weight_sum;
 }
 
+namespace {
+
+// The optimizer's pass over [begin, end) of the arenas. Weights ([0, n_coefs)) take the L2 term:
+// g = (grad + alpha·w) / weight_sum; biases g = grad / weight_sum, as scikit-learn forms them.
+template <bool Weight, class T>
+void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a, T scale, T mu,
+               T lr, bool nesterov, bool parallel, int n_threads) {
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (index_t i = begin; i < end; ++i) {
+        const T g = Weight ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
+        const T v = mu * vel[i] - lr * g;
+        vel[i] = v;
+        params[i] += nesterov ? mu * v - lr * g : v;
+    }
+}
+
+template <bool Weight, class T>
+void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end, T a, T scale,
+                T lr, T b1, T b2, T one_b1, T one_b2, T eps, bool parallel, int n_threads) {
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (index_t i = begin; i < end; ++i) {
+        const T g = Weight ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
+        m[i] = b1 * m[i] + one_b1 * g;
+        v[i] = b2 * v[i] + one_b2 * (g * g);
+        params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
+    }
+}
+
+}  // namespace
+
 template <class T>
 void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
-                      const Hyper& h, int n_threads) {
-    // params, grad and the state arrays are (n), all in the arena layout
+                      index_t n_coefs, double weight_sum, const Hyper& h, int n_threads) {
+    // params, grad and the state arrays are (n), all in the arena layout; grad is the raw sum
+    // Xᵀ·delta (and Σ delta), finished here in the same pass as the step
     const bool parallel = n >= kElementwiseParallelMin;
+    const T a = T(h.alpha), scale = T(weight_sum);
     if (h.solver == Solver::sgd) {
         const T mu = T(h.momentum), lr = T(h.learning_rate);
-        T* vel = state.velocity;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-        for (index_t i = 0; i < n; ++i) {
-            const T v = mu * vel[i] - lr * grad[i];
-            vel[i] = v;
-            params[i] += h.nesterov ? mu * v - lr * grad[i] : v;
-        }
+        sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov,
+                        parallel, n_threads);
+        sgd_range<false>(params, state.velocity, grad, n_coefs, n, a, scale, mu, lr, h.nesterov,
+                         parallel, n_threads);
         return;
     }
     state.t += 1;
@@ -197,14 +226,10 @@ void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_
                    (1.0 - std::pow(h.beta_1, t)));
     const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
             one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
-    T *m = state.m, *v = state.v;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (index_t i = 0; i < n; ++i) {
-        const T g = grad[i];
-        m[i] = b1 * m[i] + one_b1 * g;
-        v[i] = b2 * v[i] + one_b2 * (g * g);
-        params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
-    }
+    adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2, one_b1,
+                     one_b2, eps, parallel, n_threads);
+    adam_range<false>(params, state.m, state.v, grad, n_coefs, n, a, scale, lr, b1, b2, one_b1,
+                      one_b2, eps, parallel, n_threads);
 }
 
 template <class T>
@@ -227,9 +252,13 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
                                             order + start, B, false, &weight_sum, n_threads);
         // a batch whose weights are all zero carries no information: skip its step
         if (weight_sum > 0.0) {
-            const double l2 = finish_gradient(grad_.data(), params, hyper.alpha, weight_sum, n_threads);
+            const double l2 = hyper.alpha == 0.0 ? 0.0
+                                                 : 0.5 * hyper.alpha *
+                                                       sum_of_squares(params, spec_.n_coefs(), n_threads) /
+                                                       weight_sum;
             accumulated += (data_loss / weight_sum + l2) * double(B);
-            optimizer_update(params, state, grad_.data(), spec_.n_params(), hyper, n_threads);
+            optimizer_update(params, state, grad_.data(), spec_.n_params(), spec_.n_coefs(),
+                             weight_sum, hyper, n_threads);
         }
     }
     result.loss = accumulated / double(n);
@@ -306,7 +335,7 @@ template void network_forward<float>(float*, const NetSpec&, const float*, const
 template void network_forward<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, int);
 template bool all_finite<float>(const InputMatrix<float>&, int);
 template bool all_finite<double>(const InputMatrix<double>&, int);
-template void optimizer_update<float>(float*, OptimizerState<float>&, const float*, index_t, const Hyper&, int);
-template void optimizer_update<double>(double*, OptimizerState<double>&, const double*, index_t, const Hyper&, int);
+template void optimizer_update<float>(float*, OptimizerState<float>&, const float*, index_t, index_t, double, const Hyper&, int);
+template void optimizer_update<double>(double*, OptimizerState<double>&, const double*, index_t, index_t, double, const Hyper&, int);
 
 }  // namespace fastmlp

@@ -109,9 +109,10 @@ void network_forward(T* out, const NetSpec& spec, const T* params, const InputMa
 template <class T>
 bool all_finite(const InputMatrix<T>& X, int n_threads);
 
-// params -= the optimizer's step for grad, one pass over the flat arenas
+// One pass over the flat arenas: the gradient finished from the raw sums in grad (L2 on the
+// first n_coefs entries, the weights; everything divided by weight_sum), then the SGD or Adam step.
 template <class T>
 void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
-                      const Hyper& hyper, int n_threads);
+                      index_t n_coefs, double weight_sum, const Hyper& hyper, int n_threads);
 
 }  // namespace fastmlp
