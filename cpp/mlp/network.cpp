@@ -75,6 +75,7 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights
     // plain loops: rows are often a few dozen bytes, too short for a memmove call to pay
     if (!X.is_sparse()) {
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (B * C0 >= kElementwiseParallelMin)
         for (index_t i = 0; i < B; ++i) {
             const T* src = X.dense + rows[i] * C0;
             T* dst = input_.data() + i * C0;
