@@ -520,3 +520,45 @@ def test_lbfgs_objective_of_estimator(kind, sparse, weighted, monkeypatch):
     np.testing.assert_allclose(fun(captured["x"].copy())[1], grad_ref, rtol=1e-10, atol=1e-13)
     params_fitted = np.concatenate([c.ravel() for c in est.coefs_ + est.intercepts_])
     np.testing.assert_array_equal(params_fitted, captured["x"])
+
+
+@pytest.mark.parametrize("sample_weight", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_indices_give_the_same_bits_as_one_hot_targets(dtype, sample_weight):
+    """Softmax targets as int32 class indices: the same loss, gradient and training step as the
+    one-hot matrix they stand for."""
+    rng = np.random.default_rng(7)
+    units, K, n = [6, 5, 4], 4, 23
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    labels = rng.integers(0, K, n).astype(np.int32)
+    onehot = np.eye(K, dtype=dtype)[labels]
+    sw = rng.random(n).astype(dtype) if sample_weight else None
+    Trainer = _core.Trainer32 if dtype == np.float32 else _core.Trainer64
+    trainer = Trainer(units, RELU, SOFTMAX, 8)
+    params = rng.uniform(-0.5, 0.5, trainer.n_params).astype(dtype)
+    g1, g2 = np.empty_like(params), np.empty_like(params)
+    l1 = trainer.loss_and_grad(g1, params, X, onehot, sw, 0.1, 1)
+    l2 = trainer.loss_and_grad(g2, params, X, labels, sw, 0.1, 1)
+    assert l1 == l2
+    np.testing.assert_array_equal(g1, g2)
+    order = rng.permutation(n).astype(np.int64)
+    p1, p2 = params.copy(), params.copy()
+    for p, Y in ((p1, onehot), (p2, labels)):
+        m, v = np.zeros_like(p), np.zeros_like(p)
+        trainer.train_epoch(p, None, m, v, 0, X, Y, sw, order, 8, 1, 0.1, 1e-2, 0.9, True,
+                            0.9, 0.999, 1e-8, 1)
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_class_indices_are_checked():
+    trainer = _core.Trainer64([3, 2, 4], RELU, SOFTMAX, 4)
+    params = np.zeros(trainer.n_params)
+    grad = np.empty_like(params)
+    X = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="class index out of range"):
+        trainer.loss_and_grad(grad, params, X, np.array([0, 4], np.int32), None, 0.0, 1)
+    with pytest.raises(ValueError, match="one entry per row"):
+        trainer.loss_and_grad(grad, params, X, np.array([0], np.int32), None, 0.0, 1)
+    identity = _core.Trainer64([3, 2, 4], RELU, SQUARED, 4)
+    with pytest.raises(ValueError, match="softmax"):
+        identity.loss_and_grad(grad, params, X, np.array([0, 1], np.int32), None, 0.0, 1)

@@ -99,6 +99,31 @@ void require_vector(const Array<T>& a, index_t n, const char* what) {
     require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " must be 1-D with " + std::to_string(n) + " elements");
 }
 
+// Y is a (n_rows, K) array of the model's dtype, or for softmax an int32 array of n_rows class
+// indices in [0, K). The returned arrays keep Y alive while the core reads it.
+template <class T>
+Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
+                      Array<T>& dense_keep, py::array_t<std::int32_t, py::array::c_style>& labels_keep) {
+    Targets<T> Y;
+    using Labels = py::array_t<std::int32_t, py::array::c_style>;
+    if (Labels::check_(Y_obj) && py::cast<py::array>(Y_obj).ndim() == 1) {
+        require(s.output == Output::softmax_cross_entropy, "class indices need a softmax output");
+        labels_keep = py::reinterpret_borrow<Labels>(Y_obj);
+        require(labels_keep.shape(0) == n_rows, "labels must have one entry per row of X");
+        const std::int32_t* l = labels_keep.data();
+        for (index_t i = 0; i < n_rows; ++i)
+            require(l[i] >= 0 && l[i] < s.n_outputs(), "class index out of range");
+        Y.labels = l;
+        return Y;
+    }
+    dense_keep = exact<T>(Y_obj, "Y");
+    require(dense_keep.ndim() == 2 && dense_keep.shape(0) == n_rows &&
+                dense_keep.shape(1) == s.n_outputs(),
+            "Y must be (n_samples, n_outputs)");
+    Y.dense = dense_keep.data();
+    return Y;
+}
+
 NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
     require(hidden >= 0 && hidden <= 3, "unknown activation code");
     require(output >= 0 && output <= 3, "unknown output code");
@@ -129,12 +154,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
                bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads) {
                 const NetSpec& s = tr.spec();
                 auto params = exact<T>(params_obj, "params");
-                auto Y = exact<T>(Y_obj, "Y");
                 auto order = exact_index(order_obj, "order");
                 require_vector(params, s.n_params(), "params");
                 InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
-                require(Y.ndim() == 2 && Y.shape(0) == X.rows && Y.shape(1) == s.n_outputs(),
-                        "Y must be (n_samples, n_outputs)");
+                Array<T> y_dense;
+                py::array_t<std::int32_t, py::array::c_style> y_labels;
+                const Targets<T> y = as_targets<T>(Y_obj, X.rows, s, y_dense, y_labels);
                 const T* w = optional_vector<T>(sw, X.rows, "sample_weight");
                 require(order.ndim() == 1, "order must be 1-D");
                 const index_t n = order.shape(0);
@@ -178,7 +203,6 @@ void bind_dtype(py::module_& m, const char* suffix) {
                     };
                 }
                 T* p = params.mutable_data();
-                const T* y = Y.data();
                 EpochResult r;
                 {
                     py::gil_scoped_release release;
@@ -195,17 +219,16 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 const NetSpec& s = tr.spec();
                 auto grad = exact<T>(grad_obj, "grad");
                 auto params = exact<T>(params_obj, "params");
-                auto Y = exact<T>(Y_obj, "Y");
                 require_vector(params, s.n_params(), "params");
                 require_vector(grad, s.n_params(), "grad");
                 InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
                 require(X.rows > 0, "X has no rows");
-                require(Y.ndim() == 2 && Y.shape(0) == X.rows && Y.shape(1) == s.n_outputs(),
-                        "Y must be (n_samples, n_outputs)");
+                Array<T> y_dense;
+                py::array_t<std::int32_t, py::array::c_style> y_labels;
+                const Targets<T> y = as_targets<T>(Y_obj, X.rows, s, y_dense, y_labels);
                 const T* w = optional_vector<T>(sw, X.rows, "sample_weight");
                 T* g = grad.mutable_data();
                 const T* p = params.data();
-                const T* y = Y.data();
                 py::gil_scoped_release release;
                 return tr.loss_and_grad(g, p, X, y, w, alpha, n_threads);
             },
@@ -313,7 +336,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
         py::array_t<double> row_loss(N);
         std::copy_n(z.data(), z.size(), p.mutable_data());
         output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
-                                     p.mutable_data(), y.data(), w, N, K, n_threads);
+                                     p.mutable_data(), y.data(), nullptr, w, N, K, n_threads);
         return py::make_tuple(p, delta, row_loss);
     },
           py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));

@@ -55,6 +55,7 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
     if (max_rows <= 0) throw std::invalid_argument("max_rows must be positive");
     input_.resize(checked_mul(max_rows, spec_.n_inputs()));
     targets_.resize(checked_mul(max_rows, spec_.n_outputs()));
+    labels_.resize(max_rows);
     weights_.resize(max_rows);
     for (index_t l = 0; l < spec_.n_layers(); ++l) {
         acts_.emplace_back(checked_mul(max_rows, spec_.units[l + 1]));
@@ -66,7 +67,7 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
 }
 
 template <class T>
-double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
                               const T* sample_weight, const std::int64_t* rows, index_t B,
                               bool accumulate, double* weight_sum, int n_threads) {
     const NetSpec& s = spec_;
@@ -82,10 +83,14 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
             for (index_t j = 0; j < C0; ++j) dst[j] = src[j];
         }
     }
-    for (index_t i = 0; i < B; ++i) {
-        const T* src = Y + rows[i] * K;
-        T* dst = targets_.data() + i * K;
-        for (index_t k = 0; k < K; ++k) dst[k] = src[k];
+    if (Y.labels) {
+        for (index_t i = 0; i < B; ++i) labels_[i] = Y.labels[rows[i]];
+    } else {
+        for (index_t i = 0; i < B; ++i) {
+            const T* src = Y.dense + rows[i] * K;
+            T* dst = targets_.data() + i * K;
+            for (index_t k = 0; k < K; ++k) dst[k] = src[k];
+        }
     }
     const T* w = nullptr;
     double wsum = 0.0;
@@ -117,7 +122,8 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
 
     // output map, loss and the output delta p - y in one pass per row
     output_loss_forward_backward(s.output, deltas_[L - 1].data(), row_loss_.data(),
-                                 acts_[L - 1].data(), targets_.data(), w, B, K, n_threads);
+                                 acts_[L - 1].data(), Y.labels ? nullptr : targets_.data(),
+                                 Y.labels ? labels_.data() : nullptr, w, B, K, n_threads);
     double loss = 0.0;  // summed in row order: the same bits for any thread count
     for (index_t i = 0; i < B; ++i) loss += w ? double(w[i]) * row_loss_[i] : row_loss_[i];
 
@@ -235,7 +241,7 @@ void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_
 
 template <class T>
 EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const InputMatrix<T>& X,
-                                    const T* Y, const T* sample_weight, const std::int64_t* order,
+                                    const Targets<T>& Y, const T* sample_weight, const std::int64_t* order,
                                     index_t n, index_t batch_size, const Hyper& hyper,
                                     int n_threads, const std::function<bool()>& should_stop) {
     if (batch_size <= 0 || batch_size > max_rows_)
@@ -267,7 +273,7 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
 }
 
 template <class T>
-double Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+double Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
                                  const T* sample_weight, double alpha, int n_threads) {
     const index_t n = X.rows;
     double data_loss = 0.0, weight_sum = 0.0;

@@ -53,6 +53,14 @@ struct OptimizerState {
     std::int64_t t = 0;
 };
 
+// What the network is trained towards: dense (n_samples, K) targets, or, for softmax, the class
+// index of each sample (a one-hot matrix without the matrix).
+template <class T>
+struct Targets {
+    const T* dense = nullptr;
+    const std::int32_t* labels = nullptr;
+};
+
 struct EpochResult {
     double loss = 0.0;   // mean of the batch losses weighted by batch length, as scikit-learn
     bool interrupted = false;  // `should_stop` said so between two batches; weights are consistent
@@ -68,22 +76,22 @@ class Trainer {
     index_t max_rows() const { return max_rows_; }
 
     // One epoch of mini-batch updates over the rows of X in `order` (n of them).
-    // Y is (rows of X, K); sample_weight is (rows of X) or null. should_stop is polled between
-    // batches and may be empty.
+    // Y holds one target per row of X; sample_weight is (rows of X) or null. should_stop is
+    // polled between batches and may be empty.
     EpochResult train_epoch(T* params, OptimizerState<T>& state, const InputMatrix<T>& X,
-                            const T* Y, const T* sample_weight, const std::int64_t* order,
+                            const Targets<T>& Y, const T* sample_weight, const std::int64_t* order,
                             index_t n, index_t batch_size, const Hyper& hyper, int n_threads,
                             const std::function<bool()>& should_stop);
 
     // Objective and its gradient over every row of X, in row blocks of max_rows (L-BFGS).
-    double loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+    double loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
                          const T* sample_weight, double alpha, int n_threads);
 
   private:
     // Forward, loss and backward over X's rows[0..B). Adds the unscaled gradient (Xᵀ·delta and
     // Σ delta, no L2) into grad when accumulate, else overwrites it. Returns Σ_rows w·loss_row
     // and adds Σ w to *weight_sum.
-    double batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const T* Y,
+    double batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
                       const T* sample_weight, const std::int64_t* rows, index_t B,
                       bool accumulate, double* weight_sum, int n_threads);
     // grad = (grad + alpha·W) / weight_sum on weights, grad / weight_sum on biases; returns the L2 term
@@ -93,6 +101,7 @@ class Trainer {
     NetSpec spec_;
     index_t max_rows_;
     std::vector<T> input_, targets_, weights_;   // gathered batch: X rows, Y rows, sample weights
+    std::vector<std::int32_t> labels_;           // gathered class indices, when Y has them
     std::vector<std::vector<T>> acts_, deltas_;  // per layer output, (max_rows, units[l+1])
     std::vector<double> row_loss_;
     std::vector<T> grad_;

@@ -252,16 +252,25 @@ void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads) {
 
 template <class T>
 void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
-                                  const T* sample_weight, index_t N, index_t K, int n_threads) {
-    // z, y and delta are (N,K); sample_weight and row_loss are (N)
+                                  const std::int32_t* labels, const T* sample_weight, index_t N,
+                                  index_t K, int n_threads) {
+    // z and delta are (N,K); y is (N,K) or labels is (N); sample_weight and row_loss are (N)
+    constexpr T eps = std::numeric_limits<T>::epsilon();
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * K * 16))
     for (index_t i = 0; i < N; ++i) {
         T* p = z + i * K;
-        const T* yi = y + i * K;
         T* d = delta + i * K;
         output_row(kind, p, K);
-        row_loss[i] = row_loss_of(kind, p, yi, K);
-        for (index_t k = 0; k < K; ++k) d[k] = p[k] - yi[k];
+        if (labels) {  // softmax with a class index: -log p[label], delta = p - onehot
+            const index_t c = labels[i];
+            row_loss[i] = -std::log(double(std::min(std::max(p[c], eps), T(1) - eps)));
+            for (index_t k = 0; k < K; ++k) d[k] = p[k];
+            d[c] -= T(1);
+        } else {
+            const T* yi = y + i * K;
+            row_loss[i] = row_loss_of(kind, p, yi, K);
+            for (index_t k = 0; k < K; ++k) d[k] = p[k] - yi[k];
+        }
         if (sample_weight) {
             const T w = sample_weight[i];
             for (index_t k = 0; k < K; ++k) d[k] *= w;
@@ -282,8 +291,9 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
     template void activation_forward<T>(Activation, T*, index_t, int);                          \
     template void activation_backward<T>(Activation, T*, const T*, index_t, int);               \
     template void output_forward<T>(Output, T*, index_t, index_t, int);                         \
-    template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*, const T*,  \
-                                                  index_t, index_t, int);
+    template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*,            \
+                                                  const std::int32_t*, const T*, index_t,        \
+                                                  index_t, int);
 FASTMLP_INSTANTIATE_OPS(float)
 FASTMLP_INSTANTIATE_OPS(double)
 

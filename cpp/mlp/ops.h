@@ -73,9 +73,12 @@ void activation_backward(Activation kind, T* dx, const T* out, index_t n, int n_
 template <class T>
 void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads);
 // z(N,K) becomes p in place; delta(N,K) = (p - y)·w; row_loss(N) = the unweighted loss of each row.
-// sample_weight may be null (all ones). Log-losses clip p to [eps, 1-eps] as scikit-learn does.
+// The target is y(N,K), or for softmax the class indices labels(N) (y is then null): the same
+// numbers as a one-hot y, without the matrix. sample_weight may be null (all ones). Log-losses
+// clip p to [eps, 1-eps] as scikit-learn does.
 template <class T>
 void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
-                                  const T* sample_weight, index_t N, index_t K, int n_threads);
+                                  const std::int32_t* labels, const T* sample_weight, index_t N,
+                                  index_t K, int n_threads);
 
 }  // namespace fastmlp

@@ -336,8 +336,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, y, sample_weight, layer_units, incremental, dtype)
         else:
-            Y = np.ascontiguousarray(y, dtype=dtype)
-            self._fit_lbfgs(X, Y, sample_weight, layer_units, dtype)
+            self._fit_lbfgs(X, self._core_targets(y, dtype), sample_weight, layer_units, dtype)
 
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError(
@@ -345,6 +344,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _core_targets(self, y, dtype):
+        """Targets as the core reads them: class indices for softmax (the one-hot rows of the
+        label binarizer, without the matrix), else a (n_samples, n_outputs) array of dtype."""
+        if self.out_activation_ == "softmax":
+            return np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int32)
+        return np.ascontiguousarray(y, dtype=dtype)
 
     def _trainer(self, layer_units, dtype, max_rows):
         return _TRAINERS[dtype](
@@ -450,7 +456,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         trainer = self._trainer(layer_units, dtype, batch_size)
         X_core = _core_input(X_train, dtype)
-        Y_core = np.ascontiguousarray(y_train, dtype=dtype)
+        Y_core = self._core_targets(y_train, dtype)
         sw_core = None if sw_train is None else np.ascontiguousarray(sw_train, dtype=dtype)
         solver = _SOLVERS[self.solver]
 
