@@ -2,7 +2,7 @@
 // Compiled with AVX-512 flags; reached only through the dispatcher on CPUs that have them.
 #include <immintrin.h>
 
-#include "../epilogue_scalar.h"
+#include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
 
 namespace fastmlp {
@@ -13,6 +13,7 @@ struct Zmm;
 
 template <>
 struct Zmm<float> {
+    using scalar = float;
     using reg = __m512;
     using mask = __mmask16;
     static constexpr int lanes = 16;
@@ -34,6 +35,7 @@ struct Zmm<float> {
 
 template <>
 struct Zmm<double> {
+    using scalar = double;
     using reg = __m512d;
     using mask = __mmask8;
     static constexpr int lanes = 8;
@@ -55,92 +57,10 @@ struct Zmm<double> {
 
 constexpr int kMR = 12;
 
-template <class T, int M, int NV, bool FullWidth>
-void gemm_tile_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
-                      T* c, index_t ldc, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    // a is (M, kc) at strides (rs_a, cs_a), b is (kc, n ≤ 2·lanes) of row stride ldb, c is (M, n).
-    // FullWidth tiles load b whole; edge tiles load it masked, so b's row may end at column n.
-    // NV is the number of vectors of accumulators per row: 1 when n fits in one vector, so a
-    // narrow tail tile does half the FMAs of a full one.
-    using V = Zmm<T>;
-    constexpr int L = V::lanes;
-    typename V::reg c0[M], c1[M];
-#pragma GCC unroll 12
-    for (int i = 0; i < M; ++i) c0[i] = c1[i] = V::zero();
-    const typename V::mask m0 = V::tail(n), m1 = V::tail(n > L ? n - L : 0);
-    for (index_t k = 0; k < kc; ++k) {
-        const T* bk = b + k * ldb;
-        const typename V::reg b0 = FullWidth ? V::loadu(bk) : V::loadz(m0, bk);
-        const typename V::reg b1 = NV == 1 ? V::zero() : FullWidth ? V::loadu(bk + L) : V::loadz(m1, bk + L);
-        const T* ak = a + k * cs_a;
-#pragma GCC unroll 12
-        for (int i = 0; i < M; ++i) {
-            const typename V::reg ai = V::set1(ak[i * rs_a]);
-            c0[i] = V::fma(ai, b0, c0[i]);
-            if constexpr (NV == 2) c1[i] = V::fma(ai, b1, c1[i]);
-        }
-    }
-    const EpilogueKind kind = ep.kind;
-    typename V::reg bias0 = V::zero(), bias1 = V::zero();
-    if (epilogue_uses_bias(kind)) {
-        bias0 = V::loadz(m0, ep.bias);
-        if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
-    }
-    const typename V::reg one = V::set1(T(1));
-#pragma GCC unroll 12
-    for (int i = 0; i < M; ++i) {
-        T* ci = c + i * ldc;
-        typename V::reg v0 = c0[i], v1 = c1[i];
-        if (accumulate) {
-            v0 = V::add(V::loadz(m0, ci), v0);
-            if constexpr (NV == 2) v1 = V::add(V::loadz(m1, ci + L), v1);
-        }
-        if (epilogue_uses_bias(kind)) {
-            v0 = V::add(v0, bias0);
-            v1 = V::add(v1, bias1);
-            if (kind == EpilogueKind::bias_relu) {  // max(0, v) returns v when v is NaN
-                v0 = V::max(V::zero(), v0);
-                v1 = V::max(V::zero(), v1);
-            }
-        } else if (epilogue_uses_z(kind)) {
-            const T* zi = ep.z + i * ep.ldz;
-            const typename V::reg z0 = V::loadz(m0, zi);
-            const typename V::reg z1 = NV == 2 ? V::loadz(m1, zi + L) : V::zero();
-            if (kind == EpilogueKind::relu_grad) {
-                v0 = V::keep_nonzero(z0, v0);
-                v1 = V::keep_nonzero(z1, v1);
-            } else if (kind == EpilogueKind::logistic_grad) {
-                v0 = V::mul(V::mul(v0, z0), V::sub(one, z0));
-                v1 = V::mul(V::mul(v1, z1), V::sub(one, z1));
-            } else {
-                v0 = V::mul(v0, V::sub(one, V::mul(z0, z0)));
-                v1 = V::mul(v1, V::sub(one, V::mul(z1, z1)));
-            }
-        }
-        V::store(ci, m0, v0);
-        if constexpr (NV == 2) V::store(ci + L, m1, v1);
-    }
-    activate_tile(kind, c, ldc, M, n);
-}
-
 template <class T>
 void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
-                   T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    constexpr int NR = 2 * Zmm<T>::lanes;
-    switch (m) {
-#define FASTMLP_TILE_ARGS kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep
-#define FASTMLP_ROWS(M) \
-    case M:                                                                            \
-        if (n == NR) return gemm_tile_avx512<T, M, 2, true>(FASTMLP_TILE_ARGS);           \
-        if (n > NR / 2) return gemm_tile_avx512<T, M, 2, false>(FASTMLP_TILE_ARGS);       \
-        return gemm_tile_avx512<T, M, 1, false>(FASTMLP_TILE_ARGS);
-        FASTMLP_ROWS(12) FASTMLP_ROWS(11) FASTMLP_ROWS(10) FASTMLP_ROWS(9) FASTMLP_ROWS(8)
-        FASTMLP_ROWS(7) FASTMLP_ROWS(6) FASTMLP_ROWS(5) FASTMLP_ROWS(4) FASTMLP_ROWS(3)
-        FASTMLP_ROWS(2) FASTMLP_ROWS(1)
-#undef FASTMLP_ROWS
-#undef FASTMLP_TILE_ARGS
-        default: return;
-    }
+                     T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
+    gemm_ukr_rows<Zmm<T>, kMR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
 }
 
 // One row of C in NV vectors: every k reads one contiguous stretch of b's row k.
