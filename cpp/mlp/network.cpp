@@ -1,12 +1,12 @@
 #include "network.h"
 
 #include <algorithm>
-#include <cstring>
-#include <type_traits>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace fastmlp {
 
@@ -53,7 +53,8 @@ index_t NetSpec::widest() const { return *std::max_element(units.begin() + 1, un
 template <class T>
 Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), max_rows_(max_rows) {
     if (max_rows <= 0) throw std::invalid_argument("max_rows must be positive");
-    input_.resize(checked_mul(max_rows, spec_.n_inputs()));
+    // input_ (a gathered dense batch) is sized on first dense use: sparse input never needs it,
+    // and max_rows × n_features can be gigabytes for wide sparse data
     targets_.resize(checked_mul(max_rows, spec_.n_outputs()));
     labels_.resize(max_rows);
     weights_.resize(max_rows);
@@ -73,9 +74,10 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
     const NetSpec& s = spec_;
     const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
 
-    // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights
-    // plain loops: rows are often a few dozen bytes, too short for a memmove call to pay
+    // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights, in
+    // plain loops (rows are often a few dozen bytes, too short for a memmove call to pay)
     if (!X.is_sparse()) {
+        if (input_.empty()) input_.resize(checked_mul(max_rows_, C0));
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (B * C0 >= kElementwiseParallelMin)
         for (index_t i = 0; i < B; ++i) {
             const T* src = X.dense + rows[i] * C0;
