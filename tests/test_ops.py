@@ -621,6 +621,7 @@ def test_csr_validation(dtype):
         (ok[0], ok[1], np.array([0, 1], np.int64), 2, 4),  # indptr too short
         (ok[0], ok[1], np.array([1, 1, 2], np.int64), 2, 4),  # indptr[0] != 0
         (ok[0], ok[1], ok[2], 2),  # not 5 parts
+        (np.ones(0, dtype), np.ones(0, np.int64), np.ones(0, np.int64), -1, 4),  # negative rows
     ]
     for csr in bad:
         with pytest.raises(ValueError):

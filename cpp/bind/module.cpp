@@ -63,6 +63,7 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
         auto indptr = exact_index(t[2], "CSR indptr");
         X.rows = t[3].cast<index_t>();
         X.cols = t[4].cast<index_t>();
+        require(X.rows >= 0 && X.cols >= 0, "CSR shape must not be negative");
         require(indptr.ndim() == 1 && indptr.shape(0) == X.rows + 1, "CSR indptr has the wrong length");
         const std::int64_t* ip = indptr.data();
         const index_t nnz = data.size();
