@@ -2,12 +2,21 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <string>
 
 #include "../kernels/kernel_sets.h"
 
 namespace fastmlp {
 
 namespace {
+
+// The GEMM packs B for panel widths of 8, 16 or 32 only (gemm.cpp); checked here, once, at
+// import, so that nothing can throw inside a parallel region later.
+template <class T>
+void check_panel_width(const GemmKernel<T>& k) {
+    if (k.nr != 8 && k.nr != 16 && k.nr != 32)
+        throw std::logic_error(std::string(k.name) + ": NR must be 8, 16 or 32");
+}
 
 struct Table {
     std::vector<KernelSet> sets;  // available ones, best last
@@ -21,6 +30,10 @@ struct Table {
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
             sets.push_back(avx512_kernels());
 #endif
+        for (const KernelSet& k : sets) {
+            check_panel_width(k.sgemm);
+            check_panel_width(k.dgemm);
+        }
     }
 };
 

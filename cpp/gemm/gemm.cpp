@@ -48,28 +48,44 @@ index_t even_block(index_t total, index_t max_block, index_t multiple) {
     return ceil_div(ceil_div(total, blocks), multiple) * multiple;
 }
 
-// One NR-wide panel of B(pc.., jc..): dst(k, j) = B(k, j) for k < kc, j < n, zero for n ≤ j < NR.
+// One NR-wide panel of B(pc.., jc..): dst(k, j) = B(k, j) for k < kc, j < n, zero for n ≤ j < NR;
+// col_sums[j0 + j] += Σ_k B(k, j) when col_sums is not null. NR is a compile-time constant so
+// the copy has a fixed trip count and the sums stay in registers for the whole panel.
+template <int NR, class T>
+void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n,
+                  T* col_sums) {
+    T sums[NR] = {};
+    if (B.cs == 1 && n == NR) {
+        for (index_t k = 0; k < kc; ++k) {
+            const T* src = B.p + (k0 + k) * B.rs + j0;
+            T* d = dst + k * NR;
+            for (int j = 0; j < NR; ++j) {
+                d[j] = src[j];
+                sums[j] += src[j];
+            }
+        }
+    } else {
+        for (index_t k = 0; k < kc; ++k) {
+            T* d = dst + k * NR;
+            for (index_t j = 0; j < n; ++j) {
+                d[j] = B.p[(k0 + k) * B.rs + (j0 + j) * B.cs];
+                sums[j] += d[j];
+            }
+            for (index_t j = n; j < NR; ++j) d[j] = T(0);
+        }
+    }
+    if (col_sums)
+        for (index_t j = 0; j < n; ++j) col_sums[j0 + j] += sums[j];
+}
+
 template <class T>
 void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n,
                   int nr, T* col_sums) {
-    if (B.cs == 1) {
-        for (index_t k = 0; k < kc; ++k) {
-            const T* src = B.p + (k0 + k) * B.rs + j0;
-            T* d = dst + k * nr;
-            for (index_t j = 0; j < n; ++j) d[j] = src[j];
-            for (index_t j = n; j < nr; ++j) d[j] = T(0);
-        }
-    } else {
-        for (index_t j = 0; j < n; ++j) {
-            const T* src = B.p + k0 * B.rs + (j0 + j) * B.cs;
-            for (index_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k * B.rs];
-        }
-        for (index_t k = 0; k < kc; ++k)
-            for (index_t j = n; j < nr; ++j) dst[k * nr + j] = T(0);
-    }
-    if (col_sums) {  // in k order, from the packed copy (still in L1)
-        for (index_t k = 0; k < kc; ++k)
-            for (index_t j = 0; j < n; ++j) col_sums[j0 + j] += dst[k * nr + j];
+    switch (nr) {
+        case 8: return pack_b_panel<8>(dst, B, k0, j0, kc, n, col_sums);
+        case 16: return pack_b_panel<16>(dst, B, k0, j0, kc, n, col_sums);
+        case 32: return pack_b_panel<32>(dst, B, k0, j0, kc, n, col_sums);
+        default: __builtin_unreachable();  // dispatch.cpp admits only these widths, at import
     }
 }
 
