@@ -1,7 +1,7 @@
 /* FMA peak: every thread runs 12 independent chains of vector FMAs for a fixed number of
  * iterations; GFLOP/s = threads * iterations * 12 * lanes * 2 / seconds.
  * Distinct starting values keep the compiler from merging chains; the sums are printed so none
- * is dead. Built at run time by bench/_peak.py with explicit ISA flags (never a flag for the build machine's own CPU). */
+ * is dead. Built at run time by bench/_common.py with explicit ISA flags (never a flag for the build machine's own CPU). */
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
