@@ -8,7 +8,6 @@ nn.Sequential with the same weights, ONNX Runtime the skl2onnx conversion. The f
 checked to agree before anything is timed. Threads: every library uses all the machine's cores.
 """
 
-import os
 import warnings
 
 import numpy as np

@@ -10,6 +10,7 @@
 
 #include "../dispatch/dispatch.h"
 #include "../gemm/gemm.h"
+#include "../kernels/epilogue_scalar.h"
 #include "../mlp/network.h"
 
 #ifdef _OPENMP
@@ -130,13 +131,6 @@ NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
     require(output >= 0 && output <= 3, "unknown output code");
     return NetSpec(units, Activation(hidden), Output(output));
 }
-
-template <class T>
-const GemmKernel<T>& gemm_kernel(const KernelSet& k);
-template <>
-const GemmKernel<float>& gemm_kernel<float>(const KernelSet& k) { return k.sgemm; }
-template <>
-const GemmKernel<double>& gemm_kernel<double>(const KernelSet& k) { return k.dgemm; }
 
 template <class T>
 void bind_dtype(py::module_& m, const char* suffix) {
@@ -377,12 +371,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 ep.z = z_arr.data();
                 ep.ldz = N;
             }
-            require(!(ep.kind == EpilogueKind::bias || ep.kind == EpilogueKind::bias_relu ||
-                      ep.kind == EpilogueKind::bias_logistic || ep.kind == EpilogueKind::bias_tanh) || ep.bias,
-                    "this epilogue needs bias");
-            require(!(ep.kind == EpilogueKind::relu_grad || ep.kind == EpilogueKind::logistic_grad ||
-                      ep.kind == EpilogueKind::tanh_grad) || ep.z,
-                    "this epilogue needs z");
+            require(!epilogue_uses_bias(ep.kind) || ep.bias, "this epilogue needs bias");
+            require(!epilogue_uses_z(ep.kind) || ep.z, "this epilogue needs z");
             StridedMatrix<T> A = trans_a ? transposed(a.data(), a.shape(1)) : row_major(a.data(), a.shape(1));
             StridedMatrix<T> B = trans_b ? transposed(b.data(), b.shape(1)) : row_major(b.data(), b.shape(1));
             Array<T> sums(N);

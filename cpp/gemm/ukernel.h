@@ -87,8 +87,12 @@ struct KernelSet {
     GemmKernel<double> dgemm;
 };
 
-// Scalar epilogue on one finished element: the reference every SIMD epilogue must agree with.
+// A kernel set's GEMM kernel for precision T.
 template <class T>
-T epilogue_scalar(EpilogueKind kind, T c, T bias, T z);
+const GemmKernel<T>& gemm_kernel(const KernelSet& k);
+template <>
+inline const GemmKernel<float>& gemm_kernel<float>(const KernelSet& k) { return k.sgemm; }
+template <>
+inline const GemmKernel<double>& gemm_kernel<double>(const KernelSet& k) { return k.dgemm; }
 
 }  // namespace fastmlp

@@ -172,28 +172,44 @@ double sum_of_squares(const T* x, index_t n, int n_threads) {
     return total;
 }
 
+// scikit-learn's gradient from the raw sum: weights take the L2 term, (raw + alpha·w) / Σw;
+// biases raw / Σw.
+template <bool Weight, class T>
+inline T finished_gradient(T raw, T param, T alpha, T weight_sum) {
+    return Weight ? (raw + alpha * param) / weight_sum : raw / weight_sum;
+}
+
+template <class T>
+double Trainer<T>::l2_term(const T* params, double alpha, double weight_sum, int n_threads) const {
+    if (alpha == 0.0) return 0.0;
+    return 0.5 * alpha * sum_of_squares(params, spec_.n_coefs(), n_threads) / weight_sum;
+}
+
 template <class T>
 double Trainer<T>::finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
                                    int n_threads) const {
     const index_t n_coefs = spec_.n_coefs(), n = spec_.n_params();
     const T a = T(alpha), scale = T(weight_sum);
-    const double sq = alpha == 0.0 ? 0.0 : sum_of_squares(params, n_coefs, n_threads);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kElementwiseParallelMin)
-    for (index_t i = 0; i < n; ++i)
-        grad[i] = i < n_coefs ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
-    return 0.5 * alpha * sq / weight_sum;
+    const bool parallel = n >= kElementwiseParallelMin;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (index_t i = 0; i < n_coefs; ++i)
+        grad[i] = finished_gradient<true>(grad[i], params[i], a, scale);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (index_t i = n_coefs; i < n; ++i)
+        grad[i] = finished_gradient<false>(grad[i], params[i], a, scale);
+    return l2_term(params, alpha, weight_sum, n_threads);
 }
 
 namespace {
 
-// The optimizer's pass over [begin, end) of the arenas. Weights ([0, n_coefs)) take the L2 term:
-// g = (grad + alpha·w) / weight_sum; biases g = grad / weight_sum, as scikit-learn forms them.
+// The optimizer's pass over [begin, end) of the arenas, weights ([0, n_coefs)) or biases, with
+// the gradient finished on the fly.
 template <bool Weight, class T>
 void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a, T scale, T mu,
                T lr, bool nesterov, bool parallel, int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
     for (index_t i = begin; i < end; ++i) {
-        const T g = Weight ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
+        const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         const T v = mu * vel[i] - lr * g;
         vel[i] = v;
         params[i] += nesterov ? mu * v - lr * g : v;
@@ -205,7 +221,7 @@ void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end
                 T lr, T b1, T b2, T one_b1, T one_b2, T eps, bool parallel, int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
     for (index_t i = begin; i < end; ++i) {
-        const T g = Weight ? (grad[i] + a * params[i]) / scale : grad[i] / scale;
+        const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         m[i] = b1 * m[i] + one_b1 * g;
         v[i] = b2 * v[i] + one_b2 * (g * g);
         params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
@@ -261,10 +277,7 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
                                             order + start, B, false, &weight_sum, n_threads);
         // a batch whose weights are all zero carries no information: skip its step
         if (weight_sum > 0.0) {
-            const double l2 = hyper.alpha == 0.0 ? 0.0
-                                                 : 0.5 * hyper.alpha *
-                                                       sum_of_squares(params, spec_.n_coefs(), n_threads) /
-                                                       weight_sum;
+            const double l2 = l2_term(params, hyper.alpha, weight_sum, n_threads);
             accumulated += (data_loss / weight_sum + l2) * double(B);
             optimizer_update(params, state, grad_.data(), spec_.n_params(), spec_.n_coefs(),
                              weight_sum, hyper, n_threads);

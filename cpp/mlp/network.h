@@ -97,6 +97,8 @@ class Trainer {
     // grad = (grad + alpha·W) / weight_sum on weights, grad / weight_sum on biases; returns the L2 term
     double finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
                            int n_threads) const;
+    // 0.5·alpha·‖W‖² / weight_sum, the weights' L2 term of the objective
+    double l2_term(const T* params, double alpha, double weight_sum, int n_threads) const;
 
     NetSpec spec_;
     index_t max_rows_;

@@ -2,6 +2,7 @@
 
 #include "../dispatch/dispatch.h"
 #include "../gemm/gemm.h"
+#include "../kernels/epilogue_scalar.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,25 +14,15 @@ namespace {
 
 bool worth_parallel(index_t work) { return work >= kParallelMinFlops; }
 
-// 1/(1+e^-x) written so that no finite x overflows
-template <class T>
-inline T logistic(T x) {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-}
-
 // x·log(y), zero where x is zero (scipy's xlogy)
 inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y); }
 
 }  // namespace
 
 template <class T>
-const GemmKernel<T>& active_gemm();
-template <>
-const GemmKernel<float>& active_gemm<float>() { return active_kernels().sgemm; }
-template <>
-const GemmKernel<double>& active_gemm<double>() { return active_kernels().dgemm; }
+const GemmKernel<T>& active_gemm() {
+    return gemm_kernel<T>(active_kernels());
+}
 
 EpilogueKind forward_epilogue(Activation act) {
     switch (act) {
@@ -140,11 +131,11 @@ void activation_forward(Activation kind, T* x, index_t n, int n_threads) {
             return;
         case Activation::logistic:
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
-            for (index_t i = 0; i < n; ++i) x[i] = logistic(x[i]);
+            for (index_t i = 0; i < n; ++i) x[i] = logistic_of(x[i]);
             return;
         case Activation::tanh:
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
-            for (index_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+            for (index_t i = 0; i < n; ++i) x[i] = tanh_of(x[i]);
             return;
         case Activation::relu:
             // NaN < 0 is false, so a NaN passes through and divergence stays visible
@@ -196,7 +187,7 @@ inline void output_row(Output kind, T* z, index_t K) {
             softmax_row(z, K);
             return;
         case Output::logistic_binary_cross_entropy:
-            for (index_t k = 0; k < K; ++k) z[k] = logistic(z[k]);
+            for (index_t k = 0; k < K; ++k) z[k] = logistic_of(z[k]);
             return;
         case Output::identity_squared_error:
             return;
