@@ -1,15 +1,48 @@
 """Shared test set-up: every test runs on every ISA path this machine has.
 
 The kernel set is chosen per test by the autouse `kernel_path` fixture; tests that pick paths
-themselves (test_gemm.py, which names the ISA in each call) run once.
+themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
+process rotates through every path; test_properties.py, which draws the path with the rest of
+each example) run once, and so do the input validation tests of test_hostile_input.py (what they
+check happens before any kernel runs; the numerics, thread and estimator tests cover every path).
 """
 
+import collections
+
 import pytest
+from hypothesis import settings
 
 from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
-MODULES_THAT_PICK_THEIR_OWN_PATH = ("test_gemm",)
+MODULES_THAT_PICK_THEIR_OWN_PATH = (
+    "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
+)
+
+# Property tests set their own example counts; no deadline, because one example's time depends
+# on the machine's load and on instrumentation (.ci/sanitize runs ~6x slower), not on the code.
+settings.register_profile("fastmlp", deadline=None, print_blob=True)
+settings.load_profile("fastmlp")
+
+_DRAWS = pytest.StashKey[collections.Counter]()
+
+
+def pytest_configure(config):
+    config.stash[_DRAWS] = collections.Counter()
+
+
+@pytest.fixture(scope="session")
+def property_draws(request):
+    """Counter of property-test examples by outcome, summed over the session and printed."""
+    return request.config.stash[_DRAWS]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    draws = config.stash[_DRAWS]
+    if draws:
+        terminalreporter.write_sep("-", f"property-test draws: {sum(draws.values())}")
+        for outcome, n in sorted(draws.items()):
+            terminalreporter.write_line(f"{n:6d}  {outcome}")
 
 
 def pytest_generate_tests(metafunc):

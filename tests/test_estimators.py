@@ -117,6 +117,20 @@ def test_pickle_deepcopy_round_trip(kind, solver, dtype):
         assert other.get_params() == est.get_params()
 
 
+def test_pickling_leaves_the_live_model_alone():
+    """Test pickling does not strip the parameter arena off the pickled estimator: its
+    coefs_ stay the arrays predict reads, so in-place edits after pickling still count."""
+    est = _quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit,
+                 X_IRIS, Y_IRIS)
+    coef = est.coefs_[0]
+    pickle.dumps(est)
+    est.predict(X_IRIS)
+    assert est.coefs_[0] is coef
+    coef[...] = 0.0  # the first layer now ignores X: every row gets the same output
+    proba = est.predict_proba(X_IRIS)
+    assert_array_equal(proba, np.broadcast_to(proba[0], proba.shape))
+
+
 @pytest.mark.parametrize("solver", STOCHASTIC)
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_pickled_model_keeps_training_identically(kind, solver):
@@ -701,7 +715,9 @@ def test_multilabel_indicator(solver):
     pred = clf.predict(X)
     assert pred.shape == Y.shape
     assert_array_equal(pred, (proba > 0.5).astype(pred.dtype))
-    assert_allclose(clf.predict_log_proba(X), np.log(proba))
+    # predict_log_proba is computed from the scores (log(1 + e^-z)), not as log(proba): where
+    # p rounds to 1, log(p) is 0 but the log-probability is -1e-17, so compare in p's scale
+    assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -1058,7 +1074,8 @@ def test_predict_log_proba_and_score(solver):
                                random_state=0).fit, X, y)
     proba = clf.predict_proba(X)
     log_proba = clf.predict_log_proba(X)
-    assert_allclose(log_proba, np.log(proba))
+    # log-sum-exp of the scores, not log(proba): log(p) loses the digits of p near 1
+    assert_allclose(np.exp(log_proba), proba, rtol=1e-12, atol=0)
     assert_array_equal(log_proba.argmax(axis=1), proba.argmax(axis=1))
     assert clf.score(X, y) == accuracy_score(y, clf.predict(X))
     reg = _quiet(MLPRegressor(hidden_layer_sizes=(10,), solver=solver, max_iter=20,

@@ -404,8 +404,10 @@ def test_train_epoch_sgd_steps_are_minibatch_gradients():
     lr, batch = 0.05, 4
     p = params.copy()
     vel = np.zeros_like(p)
-    loss, _ = trainer.train_epoch(p, vel, None, None, 0, X_core, Y, sw, order, batch, 0, ALPHA,
+    step = np.array([0], np.int64)
+    loss, _ = trainer.train_epoch(p, vel, None, None, step, X_core, Y, sw, order, batch, 0, ALPHA,
                                   lr, 0.0, False, 0.9, 0.999, 1e-8, 1)
+    assert step[0] == 0  # SGD takes no Adam steps
     ref, losses = params.copy(), []
     for start in range(0, order.size, batch):
         rows = order[start : start + batch]
@@ -439,7 +441,8 @@ def test_train_epoch_rejects_params_it_cannot_write():
     p = np.zeros(2 * params.size)[::2]
     p[:] = params
     with pytest.raises(TypeError):
-        trainer.train_epoch(p, np.zeros(params.size), None, None, 0, X_core, Y, sw,
+        trainer.train_epoch(p, np.zeros(params.size), None, None, np.zeros(1, np.int64),
+                            X_core, Y, sw,
                             np.arange(N_ROWS, dtype=np.int64), N_ROWS, 0, ALPHA, 0.1, 0.0,
                             False, 0.9, 0.999, 1e-8, 1)
 
@@ -545,8 +548,11 @@ def test_class_indices_give_the_same_bits_as_one_hot_targets(dtype, sample_weigh
     p1, p2 = params.copy(), params.copy()
     for p, Y in ((p1, onehot), (p2, labels)):
         m, v = np.zeros_like(p), np.zeros_like(p)
-        trainer.train_epoch(p, None, m, v, 0, X, Y, sw, order, 8, 1, 0.1, 1e-2, 0.9, True,
-                            0.9, 0.999, 1e-8, 1)
+        step = np.array([5], np.int64)
+        _, returned = trainer.train_epoch(p, None, m, v, step, X, Y, sw, order, 8, 1, 0.1, 1e-2,
+                                          0.9, True, 0.9, 0.999, 1e-8, 1)
+        # Adam's step count is updated in place (so Ctrl-C mid-epoch keeps it): one per batch
+        assert step[0] == returned == 5 + -(-n // 8)
     np.testing.assert_array_equal(p1, p2)
 
 

@@ -28,6 +28,20 @@ using IndexArray = py::array_t<std::int64_t, py::array::c_style>;
 
 const std::thread::id kMainThread = std::this_thread::get_id();
 
+// Ctrl-C: Python runs signal handlers on the main thread only, so only there does a long call
+// look for them, at most every 50 ms, taking the GIL back for the moment of the check. True when
+// a handler raised (the exception is then set); empty off the main thread.
+std::function<bool()> signal_poll() {
+    if (std::this_thread::get_id() != kMainThread) return {};
+    return [last = std::chrono::steady_clock::now()]() mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(50)) return false;
+        last = now;
+        py::gil_scoped_acquire gil;
+        return PyErr_CheckSignals() != 0;
+    };
+}
+
 [[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
 
 template <class T>
@@ -65,7 +79,9 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
         X.rows = t[3].cast<index_t>();
         X.cols = t[4].cast<index_t>();
         require(X.rows >= 0 && X.cols >= 0, "CSR shape must not be negative");
-        require(indptr.ndim() == 1 && indptr.shape(0) == X.rows + 1, "CSR indptr has the wrong length");
+        // X.rows is checked against the array's length, which cannot overflow (X.rows + 1 could)
+        require(indptr.ndim() == 1 && indptr.shape(0) >= 1 && indptr.shape(0) - 1 == X.rows,
+                "CSR indptr has the wrong length");
         const std::int64_t* ip = indptr.data();
         const index_t nnz = data.size();
         require(indices.size() == nnz && ip[0] == 0 && ip[X.rows] == nnz, "CSR arrays disagree");
@@ -144,7 +160,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
         .def(
             "train_epoch",
             [](TrainerT& tr, py::object params_obj, py::object velocity, py::object m1, py::object m2,
-               std::int64_t t, py::object X_obj, py::object Y_obj, py::object sw, py::object order_obj,
+               py::object t_obj, py::object X_obj, py::object Y_obj, py::object sw, py::object order_obj,
                index_t batch_size, int solver, double alpha, double lr, double momentum,
                bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads) {
                 const NetSpec& s = tr.spec();
@@ -161,8 +177,11 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 const std::int64_t* ord = order.data();
                 for (index_t i = 0; i < n; ++i) require(ord[i] >= 0 && ord[i] < X.rows, "order index out of range");
                 require(solver == 0 || solver == 1, "unknown solver code");
+                // Adam's step count, updated in place so that it stays right when Ctrl-C stops the epoch
+                auto t = exact_index(t_obj, "t");
+                require(t.ndim() == 1 && t.shape(0) == 1, "t must have one element");
                 OptimizerState<T> state;
-                state.t = t;
+                state.t = t.data()[0];
                 Array<T> vel, a1, a2;  // keep the casts alive for the call
                 if (solver == 0) {
                     vel = exact<T>(velocity, "velocity");
@@ -185,24 +204,14 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 h.beta_1 = beta_1;
                 h.beta_2 = beta_2;
                 h.epsilon = epsilon;
-                // Ctrl-C: only the main thread receives signals; look at most every 50 ms
-                std::function<bool()> should_stop;
-                if (std::this_thread::get_id() == kMainThread) {
-                    auto last = std::chrono::steady_clock::now();
-                    should_stop = [last]() mutable {
-                        const auto now = std::chrono::steady_clock::now();
-                        if (now - last < std::chrono::milliseconds(50)) return false;
-                        last = now;
-                        py::gil_scoped_acquire gil;
-                        return PyErr_CheckSignals() != 0;
-                    };
-                }
+                const std::function<bool()> should_stop = signal_poll();
                 T* p = params.mutable_data();
                 EpochResult r;
                 {
                     py::gil_scoped_release release;
                     r = tr.train_epoch(p, state, X, y, w, ord, n, batch_size, h, n_threads, should_stop);
                 }
+                t.mutable_data()[0] = state.t;
                 if (r.interrupted) throw py::error_already_set();
                 return py::make_tuple(r.loss, state.t);
             },
@@ -224,8 +233,14 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 const T* w = optional_vector<T>(sw, X.rows, "sample_weight");
                 T* g = grad.mutable_data();
                 const T* p = params.data();
-                py::gil_scoped_release release;
-                return tr.loss_and_grad(g, p, X, y, w, alpha, n_threads);
+                const std::function<bool()> should_stop = signal_poll();
+                EpochResult r;
+                {
+                    py::gil_scoped_release release;
+                    r = tr.loss_and_grad(g, p, X, y, w, alpha, n_threads, should_stop);
+                }
+                if (r.interrupted) throw py::error_already_set();
+                return r.loss;
             },
             "Objective over all rows; writes its gradient into grad.");
 
@@ -259,8 +274,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require_vector(bias, OC, "bias");
         Array<T> out({N, OC});
-        linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC,
-                       Activation(activation), n_threads);
+        GemmWorkspace<T> ws;
+        ws.prepare(gemm_kernel<T>(active_kernels()), std::max({N, C, OC}));
+        run_in_team(n_threads, true, [&] {
+            linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC,
+                           Activation(activation), ws);
+        });
         return out;
     },
           py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"),
@@ -271,8 +290,13 @@ void bind_dtype(py::module_& m, const char* suffix) {
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require(weight.shape(0) == C && dout.shape(0) == N && dout.shape(1) == OC, "shapes disagree");
         Array<T> dinp({N, C}), dweight({C, OC}), dbias(OC);
-        linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(), dout.data(),
-                        inp.data(), weight.data(), N, C, OC, Activation(inp_activation), false, n_threads);
+        GemmWorkspace<T> ws;
+        ws.prepare(gemm_kernel<T>(active_kernels()), std::max({N, C, OC}));
+        run_in_team(n_threads, true, [&] {
+            linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(),
+                            dout.data(), inp.data(), weight.data(), N, C, OC,
+                            Activation(inp_activation), false, ws);
+        });
         return py::make_tuple(dinp, dweight, dbias);
     },
           py::arg("dout").noconvert(), py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("n_threads"),
@@ -285,8 +309,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
         Array<T> out({X.rows, OC});
         std::vector<std::int64_t> rows(X.rows);
         for (index_t i = 0; i < X.rows; ++i) rows[i] = i;
-        linear_forward_csr(out.mutable_data(), X, rows.data(), weight.data(), bias.data(), X.rows,
-                           X.cols, OC, n_threads);
+        run_in_team(n_threads, true, [&] {
+            linear_forward_csr(out.mutable_data(), X, rows.data(), weight.data(), bias.data(),
+                               X.rows, X.cols, OC);
+        });
         return out;
     },
           py::arg("csr"), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"));
@@ -299,8 +325,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
         Array<T> dweight({X.cols, OC}), dbias(OC);
         std::vector<std::int64_t> rows(X.rows);
         for (index_t i = 0; i < X.rows; ++i) rows[i] = i;
-        linear_backward_csr(dweight.mutable_data(), dbias.mutable_data(), dout.data(), X, rows.data(),
-                            X.rows, X.cols, OC, false, n_threads);
+        run_in_team(n_threads, true, [&] {
+            linear_backward_csr(dweight.mutable_data(), dbias.mutable_data(), dout.data(), X,
+                                rows.data(), X.rows, X.cols, OC, false);
+        });
         return py::make_tuple(dweight, dbias);
     },
           py::arg("dout").noconvert(), py::arg("csr"), py::arg("n_threads"));
@@ -308,7 +336,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         require(kind >= 0 && kind <= 3, "unknown activation code");
         Array<T> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
         std::copy_n(x.data(), x.size(), out.mutable_data());
-        activation_forward(Activation(kind), out.mutable_data(), out.size(), n_threads);
+        run_in_team(n_threads, true,
+                    [&] { activation_forward(Activation(kind), out.mutable_data(), out.size()); });
         return out;
     },
           py::arg("kind"), py::arg("x").noconvert(), py::arg("n_threads"));
@@ -317,7 +346,9 @@ void bind_dtype(py::module_& m, const char* suffix) {
         require(dx.size() == out.size(), "shapes disagree");
         Array<T> res(std::vector<py::ssize_t>(dx.shape(), dx.shape() + dx.ndim()));
         std::copy_n(dx.data(), dx.size(), res.mutable_data());
-        activation_backward(Activation(kind), res.mutable_data(), out.data(), res.size(), n_threads);
+        run_in_team(n_threads, true, [&] {
+            activation_backward(Activation(kind), res.mutable_data(), out.data(), res.size());
+        });
         return res;
     },
           py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"));
@@ -330,8 +361,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
         Array<T> p({N, K}), delta({N, K});
         py::array_t<double> row_loss(N);
         std::copy_n(z.data(), z.size(), p.mutable_data());
-        output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
-                                     p.mutable_data(), y.data(), nullptr, w, N, K, n_threads);
+        run_in_team(n_threads, true, [&] {
+            output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
+                                         p.mutable_data(), y.data(), nullptr, w, N, K);
+        });
         return py::make_tuple(p, delta, row_loss);
     },
           py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));

@@ -1,6 +1,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -8,35 +9,6 @@
 namespace fastmlp {
 
 namespace {
-
-// A 64-byte aligned scratch buffer that only grows; one per thread and precision.
-template <class T>
-struct Scratch {
-    T* data = nullptr;
-    std::size_t size = 0;
-    T* get(std::size_t n) {
-        if (n > size) {
-            std::free(data);
-            const std::size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
-            data = static_cast<T*>(std::aligned_alloc(64, bytes));
-            if (!data) throw std::bad_alloc();
-            size = n;
-        }
-        return data;
-    }
-    ~Scratch() { std::free(data); }
-};
-
-template <class T>
-Scratch<T>& packed_b_scratch() {
-    static thread_local Scratch<T> s;
-    return s;
-}
-template <class T>
-Scratch<T>& packed_a_scratch() {
-    static thread_local Scratch<T> s;
-    return s;
-}
 
 index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
@@ -46,6 +18,11 @@ index_t even_block(index_t total, index_t max_block, index_t multiple) {
     if (total <= 0) return multiple;
     const index_t blocks = ceil_div(total, max_block);
     return ceil_div(ceil_div(total, blocks), multiple) * multiple;
+}
+
+// The largest block even_block gives for any total up to max_total.
+index_t even_block_bound(index_t max_total, index_t max_block, index_t multiple) {
+    return ceil_div(std::max<index_t>(1, std::min(max_total, max_block)), multiple) * multiple;
 }
 
 // One NR-wide panel of B(pc.., jc..): dst(k, j) = B(k, j) for k < kc, j < n, zero for n ≤ j < NR;
@@ -102,10 +79,6 @@ void pack_a_sliver(T* dst, StridedMatrix<T> A, index_t i0, index_t k0, index_t m
 
 // Above this many bytes an A block is packed into slivers; below it stays in L2 and is read in place.
 constexpr std::size_t kPackAThresholdBytes = 4 * 1024 * 1024;
-// Below this many multiply-adds (about 20 µs on one core) the product runs on the calling
-// thread: waking a team costs microseconds on a quiet machine and a scheduler slice on a busy
-// one, which made small L-BFGS problems 30x slower on 2 threads than on 1.
-constexpr index_t kGemmParallelMinFlops = index_t(1) << 21;
 // Up to this many rows of C a row-major B is read in place rather than packed...
 constexpr index_t kReadBInPlaceMaxRows = 16;
 // ...and so is any row-major B this small, whose rows all stay in L1/L2 anyway.
@@ -114,13 +87,42 @@ constexpr std::size_t kSmallBBytes = 32 * 1024;
 }  // namespace
 
 template <class T>
-void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, StridedMatrix<T> B,
-          index_t M, index_t N, index_t K, bool accumulate, const Epilogue<T>& ep, T* b_col_sums,
-          int n_threads) {
+void GemmWorkspace<T>::Free::operator()(T* p) const {
+    std::free(p);
+}
+
+template <class T>
+void GemmWorkspace<T>::prepare(const GemmKernel<T>& kernel, index_t max_dim) {
+    const std::size_t kc = even_block_bound(max_dim, kernel.kc, 1);
+    const std::size_t a_size = kc * even_block_bound(max_dim, kernel.mc, kernel.mr);
+    const std::size_t b_size = kc * even_block_bound(max_dim, kernel.nc, kernel.nr);
+    auto grow = [](std::unique_ptr<T[], Free>& buf, std::size_t& size, std::size_t need) {
+        if (need <= size) return;
+        const std::size_t bytes = ((need * sizeof(T) + 63) / 64) * 64;
+        T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+        if (!p) throw std::bad_alloc();
+        buf.reset(p);
+        size = need;
+    };
+    grow(a_, a_size_, a_size);
+    grow(b_, b_size_, b_size);
+    kernel_ = &kernel;
+    max_dim_ = max_dim;
+}
+
+template <class T>
+void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
+                  StridedMatrix<T> B, index_t M, index_t N, index_t K, bool accumulate,
+                  const Epilogue<T>& ep, T* b_col_sums) {
     if (M <= 0 || N <= 0) return;
+    assert(M <= ws.max_dim() && N <= ws.max_dim() && K <= ws.max_dim());
+    const GemmKernel<T>& ker = ws.kernel();
     if (M == 1 && ker.row && B.cs == 1 && b_col_sums == nullptr) {
         // one row (predicting one sample): stream B's rows in order through the row kernel
-        for (index_t j0 = 0; j0 < N; j0 += ker.row_nr) {
+        const index_t n_chunks = ceil_div(N, ker.row_nr);
+#pragma omp for schedule(static)
+        for (index_t chunk = 0; chunk < n_chunks; ++chunk) {
+            const index_t j0 = chunk * ker.row_nr;
             Epilogue<T> chunk_ep = ep;
             if (ep.bias) chunk_ep.bias = ep.bias + j0;
             if (ep.z) chunk_ep.z = ep.z + j0;
@@ -147,74 +149,68 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
     const bool small_b = std::size_t(K) * std::size_t(N) * sizeof(T) <= kSmallBBytes;
     const bool pack_b = B.cs != 1 || b_col_sums != nullptr ||
                         (M > kReadBInPlaceMaxRows && !small_b);
+    // both packed blocks are the team's: each sliver and panel is packed by one thread, read by any
+    T* packed_b = ws.packed_b();
+    T* packed_a = ws.packed_a();
+    // loop 5: N in NC blocks
+    for (index_t jc = 0; jc < N; jc += nc_max) {
+        const index_t nc = std::min(nc_max, N - jc);
+        const index_t n_panels = ceil_div(nc, NR);
+        // loop 4: K in KC blocks
+        for (index_t kb = 0; kb < k_blocks; ++kb) {
+            const index_t pc = kb * kc_max;
+            const index_t kc = std::max<index_t>(0, std::min(kc_max, K - pc));
+            const bool last_k = kb + 1 == k_blocks;
+            const bool acc = accumulate || kb > 0;
+            Epilogue<T> tile_ep;  // only the finished sum gets the epilogue
 
-    // both packed blocks are shared: slivers and panels are packed by one thread, read by any
-    T* packed_b = pack_b ? packed_b_scratch<T>().get(std::size_t(kc_max) * nc_max) : nullptr;
-    T* packed_a = pack_a ? packed_a_scratch<T>().get(std::size_t(kc_max) * mc_max) : nullptr;
-    const bool parallel = n_threads > 1 && M * N * std::max<index_t>(K, 1) >= kGemmParallelMinFlops;
-
-#pragma omp parallel num_threads(n_threads) if (parallel)
-    {
-        // loop 5: N in NC blocks
-        for (index_t jc = 0; jc < N; jc += nc_max) {
-            const index_t nc = std::min(nc_max, N - jc);
-            const index_t n_panels = ceil_div(nc, NR);
-            // loop 4: K in KC blocks
-            for (index_t kb = 0; kb < k_blocks; ++kb) {
-                const index_t pc = kb * kc_max;
-                const index_t kc = std::max<index_t>(0, std::min(kc_max, K - pc));
-                const bool last_k = kb + 1 == k_blocks;
-                const bool acc = accumulate || kb > 0;
-                Epilogue<T> tile_ep;  // only the finished sum gets the epilogue
-
-                // pack B(pc.., jc..) into NR-wide panels, shared by all threads
-                if (pack_b) {
+            // pack B(pc.., jc..) into NR-wide panels, shared by all threads
+            if (pack_b) {
 #pragma omp for schedule(static)
                 for (index_t jp = 0; jp < n_panels; ++jp)
                     pack_b_panel(packed_b + jp * kc * NR, B, pc, jc + jp * NR, kc,
                                  std::min(NR, nc - jp * NR), int(NR), b_col_sums);
-                }
+            }
 
-                // loop 3: M in MC blocks
-                for (index_t ic = 0; ic < M; ic += mc_max) {
-                    const index_t mc = std::min(mc_max, M - ic);
-                    const index_t n_slivers = ceil_div(mc, MR);
-                    if (pack_a) {
+            // loop 3: M in MC blocks
+            for (index_t ic = 0; ic < M; ic += mc_max) {
+                const index_t mc = std::min(mc_max, M - ic);
+                const index_t n_slivers = ceil_div(mc, MR);
+                if (pack_a) {
 #pragma omp for schedule(static)
-                        for (index_t s = 0; s < n_slivers; ++s)
-                            pack_a_sliver(packed_a + s * kc * MR, A, ic + s * MR, pc,
-                                          std::min(MR, mc - s * MR), kc, int(MR));
-                    }
-                    // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile.
-                    // Threads split the panels: a panel stays in L1 while it meets every sliver
-                    // (splitting slivers instead streams all of B per sliver: slower when the
-                    // packed B block outgrows L2).
+                    for (index_t s = 0; s < n_slivers; ++s)
+                        pack_a_sliver(packed_a + s * kc * MR, A, ic + s * MR, pc,
+                                      std::min(MR, mc - s * MR), kc, int(MR));
+                }
+                // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile.
+                // Threads split the panels: a panel stays in L1 while it meets every sliver
+                // (splitting slivers instead streams all of B per sliver: slower when the
+                // packed B block outgrows L2).
 #pragma omp for collapse(2) schedule(static)
-                    for (index_t jp = 0; jp < n_panels; ++jp) {
-                        for (index_t s = 0; s < n_slivers; ++s) {
-                            const index_t i0 = ic + s * MR, j0 = jc + jp * NR;
-                            const index_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
-                            if (last_k) {
-                                tile_ep = ep;
-                                if (ep.bias) tile_ep.bias = ep.bias + j0;
-                                if (ep.z) tile_ep.z = ep.z + i0 * ep.ldz + j0;
-                            }
-                            const T* a;
-                            index_t rs_a, cs_a;
-                            if (pack_a) {
-                                a = packed_a + s * kc * MR;
-                                rs_a = 1;
-                                cs_a = MR;
-                            } else {
-                                a = A.p + i0 * A.rs + pc * A.cs;
-                                rs_a = A.rs;
-                                cs_a = A.cs;
-                            }
-                            const T* b = pack_b ? packed_b + jp * kc * NR : B.p + pc * B.rs + j0;
-                            const index_t ldb = pack_b ? NR : B.rs;
-                            ker.ukr(kc, a, rs_a, cs_a, b, ldb, C + i0 * ldc + j0, ldc, m, n, acc,
-                                    tile_ep);
+                for (index_t jp = 0; jp < n_panels; ++jp) {
+                    for (index_t s = 0; s < n_slivers; ++s) {
+                        const index_t i0 = ic + s * MR, j0 = jc + jp * NR;
+                        const index_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
+                        if (last_k) {
+                            tile_ep = ep;
+                            if (ep.bias) tile_ep.bias = ep.bias + j0;
+                            if (ep.z) tile_ep.z = ep.z + i0 * ep.ldz + j0;
                         }
+                        const T* a;
+                        index_t rs_a, cs_a;
+                        if (pack_a) {
+                            a = packed_a + s * kc * MR;
+                            rs_a = 1;
+                            cs_a = MR;
+                        } else {
+                            a = A.p + i0 * A.rs + pc * A.cs;
+                            rs_a = A.rs;
+                            cs_a = A.cs;
+                        }
+                        const T* b = pack_b ? packed_b + jp * kc * NR : B.p + pc * B.rs + j0;
+                        const index_t ldb = pack_b ? NR : B.rs;
+                        ker.ukr(kc, a, rs_a, cs_a, b, ldb, C + i0 * ldc + j0, ldc, m, n, acc,
+                                tile_ep);
                     }
                 }
             }
@@ -222,11 +218,29 @@ void gemm(const GemmKernel<T>& ker, T* C, index_t ldc, StridedMatrix<T> A, Strid
     }
 }
 
-template void gemm<float>(const GemmKernel<float>&, float*, index_t, StridedMatrix<float>,
-                          StridedMatrix<float>, index_t, index_t, index_t, bool,
-                          const Epilogue<float>&, float*, int);
-template void gemm<double>(const GemmKernel<double>&, double*, index_t, StridedMatrix<double>,
-                           StridedMatrix<double>, index_t, index_t, index_t, bool,
-                           const Epilogue<double>&, double*, int);
+template <class T>
+void gemm(const GemmKernel<T>& kernel, T* C, index_t ldc, StridedMatrix<T> A, StridedMatrix<T> B,
+          index_t M, index_t N, index_t K, bool accumulate, const Epilogue<T>& ep, T* b_col_sums,
+          int n_threads) {
+    if (M <= 0 || N <= 0) return;
+    // the calling thread's, shared with the team through a local reference (inside the lambda
+    // the static's own name would mean each thread's own)
+    static thread_local GemmWorkspace<T> callers_ws;
+    GemmWorkspace<T>& ws = callers_ws;
+    ws.prepare(kernel, std::max({M, N, K}));
+    run_in_team(n_threads, M * N * std::max<index_t>(K, 1) >= kTeamMinMacs, [&] {
+        gemm_in_team(ws, C, ldc, A, B, M, N, K, accumulate, ep, b_col_sums);
+    });
+}
+
+#define FASTMLP_INSTANTIATE_GEMM(T)                                                              \
+    template class GemmWorkspace<T>;                                                             \
+    template void gemm_in_team<T>(GemmWorkspace<T>&, T*, index_t, StridedMatrix<T>,              \
+                                  StridedMatrix<T>, index_t, index_t, index_t, bool,             \
+                                  const Epilogue<T>&, T*);                                       \
+    template void gemm<T>(const GemmKernel<T>&, T*, index_t, StridedMatrix<T>, StridedMatrix<T>, \
+                          index_t, index_t, index_t, bool, const Epilogue<T>&, T*, int);
+FASTMLP_INSTANTIATE_GEMM(float)
+FASTMLP_INSTANTIATE_GEMM(double)
 
 }  // namespace fastmlp

@@ -1,12 +1,16 @@
 #include "network.h"
 
+#include "../dispatch/dispatch.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unistd.h>
 
 namespace fastmlp {
 
@@ -25,9 +29,58 @@ index_t checked_add(index_t a, index_t b) {
     return r;
 }
 
+// Refuses, before allocating, a buffer larger than this machine's memory: with over-commit such
+// an allocation can succeed and get the process killed when touched, and a sanitizer build ends
+// the process on it rather than throwing. Where the memory size is unknown, allocation decides.
+void require_allocatable(index_t elements, std::size_t element_size) {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0 &&
+        double(elements) * double(element_size) > double(pages) * double(page))
+        throw std::bad_alloc();
+#else
+    (void)elements;
+    (void)element_size;
+#endif
+}
+
+// A training step (forward, loss, backward, optimizer: a dozen barriers) wakes its team only from
+// this many multiply-adds: with 3M (50 → 100 → 1, batch 200) 2 threads were no faster than 1.
+constexpr double kStepTeamMinMacs = double(index_t(1) << 23);
+
 // Rows per block of network_forward: weights are packed once per block, activations take
 // 2 × block × widest layer.
 constexpr index_t kForwardBlockRows = 4096;
+
+// Σ x² in double, over fixed chunks and fixed lanes within each chunk, combined in order: the
+// lanes let it vectorise and the chunks let it run in parallel, with the same bits for any
+// thread count. Team code: partial has square_sum_chunks(n) entries and ends up holding each
+// chunk's sum; every thread returns the total.
+constexpr index_t kSquareSumChunk = 1 << 13;
+
+index_t square_sum_chunks(index_t n) { return (n + kSquareSumChunk - 1) / kSquareSumChunk; }
+
+template <class T>
+double sum_of_squares(double* partial, const T* x, index_t n) {
+    constexpr int kLanes = 8;
+    const index_t n_chunks = square_sum_chunks(n);
+#pragma omp for schedule(static)
+    for (index_t c = 0; c < n_chunks; ++c) {
+        const index_t begin = c * kSquareSumChunk, end = std::min(n, begin + kSquareSumChunk);
+        double lane[kLanes] = {};
+        index_t i = begin;
+        for (; i + kLanes <= end; i += kLanes)
+            for (int l = 0; l < kLanes; ++l) lane[l] += double(x[i + l]) * double(x[i + l]);
+        for (; i < end; ++i) lane[(i - begin) % kLanes] += double(x[i]) * double(x[i]);
+        double s = 0.0;
+        for (int l = 0; l < kLanes; ++l) s += lane[l];
+        partial[c] = s;
+    }
+    // after the loop's barrier every thread adds the same partial sums in the same order
+    double total = 0.0;
+    for (index_t c = 0; c < n_chunks; ++c) total += partial[c];
+    return total;
+}
 
 }  // namespace
 
@@ -53,6 +106,12 @@ index_t NetSpec::widest() const { return *std::max_element(units.begin() + 1, un
 template <class T>
 Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), max_rows_(max_rows) {
     if (max_rows <= 0) throw std::invalid_argument("max_rows must be positive");
+    // everything below, in elements of T (row_loss_ and block_rows_ are 8 bytes: counted twice)
+    index_t units = 0;
+    for (index_t l = 0; l < spec_.n_layers(); ++l) units = checked_add(units, spec_.units[l + 1]);
+    require_allocatable(checked_add(checked_mul(max_rows, checked_add(2 * units, spec_.n_outputs() + 6)),
+                                    spec_.n_params()),
+                        sizeof(T));
     // input_ (a gathered dense batch) is sized on first dense use: sparse input never needs it,
     // and max_rows × n_features can be gigabytes for wide sparse data
     targets_.resize(checked_mul(max_rows, spec_.n_outputs()));
@@ -65,20 +124,48 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
     row_loss_.resize(max_rows);
     grad_.resize(spec_.n_params());
     block_rows_.resize(max_rows);
+    square_sums_.resize(square_sum_chunks(spec_.n_coefs()));
 }
 
 template <class T>
-double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
-                              const T* sample_weight, const std::int64_t* rows, index_t B,
-                              bool accumulate, double* weight_sum, int n_threads) {
+void Trainer<T>::prepare(const InputMatrix<T>& X) {
+    if (!X.is_sparse() && input_.empty()) {
+        require_allocatable(checked_mul(max_rows_, spec_.n_inputs()), sizeof(T));
+        input_.resize(checked_mul(max_rows_, spec_.n_inputs()));
+    }
+    // every product of a step has its M, N and K among the batch length and the layer widths
+    // (the input width only when dense: a sparse first layer is not a GEMM)
+    index_t dim = std::max(max_rows_, spec_.widest());
+    if (!X.is_sparse()) dim = std::max(dim, spec_.n_inputs());
+    gemm_ws_.prepare(gemm_kernel<T>(active_kernels()), dim);
+}
+
+template <class T>
+bool Trainer<T>::step_is_parallel(const InputMatrix<T>& X, index_t B, int n_threads) const {
+    if (n_threads <= 1) return false;
+    // three products per layer (forward, weight gradient, input gradient); a sparse first layer
+    // does two passes over its stored values
+    double macs = 0.0;
+    for (index_t l = 0; l < spec_.n_layers(); ++l) {
+        const double fan_in = l == 0 && X.is_sparse()
+                                  ? double(X.indptr[X.rows]) / double(std::max<index_t>(X.rows, 1))
+                                  : double(spec_.units[l]);
+        macs += (l == 0 && X.is_sparse() ? 2.0 : 3.0) * double(B) * fan_in * double(spec_.units[l + 1]);
+    }
+    return macs >= kStepTeamMinMacs;
+}
+
+template <class T>
+void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
+                            const T* sample_weight, const std::int64_t* rows, index_t B,
+                            bool accumulate) {
     const NetSpec& s = spec_;
     const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
 
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights, in
     // plain loops (rows are often a few dozen bytes, too short for a memmove call to pay)
     if (!X.is_sparse()) {
-        if (input_.empty()) input_.resize(checked_mul(max_rows_, C0));
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (B * C0 >= kElementwiseParallelMin)
+#pragma omp for schedule(static) nowait
         for (index_t i = 0; i < B; ++i) {
             const T* src = X.dense + rows[i] * C0;
             T* dst = input_.data() + i * C0;
@@ -86,26 +173,22 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
         }
     }
     if (Y.labels) {
+#pragma omp for schedule(static) nowait
         for (index_t i = 0; i < B; ++i) labels_[i] = Y.labels[rows[i]];
     } else {
+#pragma omp for schedule(static) nowait
         for (index_t i = 0; i < B; ++i) {
             const T* src = Y.dense + rows[i] * K;
             T* dst = targets_.data() + i * K;
             for (index_t k = 0; k < K; ++k) dst[k] = src[k];
         }
     }
-    const T* w = nullptr;
-    double wsum = 0.0;
     if (sample_weight) {
-        for (index_t i = 0; i < B; ++i) {
-            weights_[i] = sample_weight[rows[i]];
-            wsum += double(weights_[i]);
-        }
-        w = weights_.data();
-    } else {
-        wsum = double(B);
+#pragma omp for schedule(static) nowait
+        for (index_t i = 0; i < B; ++i) weights_[i] = sample_weight[rows[i]];
     }
-    *weight_sum += wsum;
+    const T* w = sample_weight ? weights_.data() : nullptr;
+#pragma omp barrier
 
     // forward
     for (index_t l = 0; l < L; ++l) {
@@ -114,20 +197,30 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
         T* out = acts_[l].data();
         const Activation act = l + 1 < L ? s.hidden : Activation::identity;  // output map: below
         if (l == 0 && X.is_sparse()) {
-            linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1], n_threads);
-            activation_forward(act, out, B * s.units[1], n_threads);
+            linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1]);
+            activation_forward(act, out, B * s.units[1]);
         } else {
             linear_forward(out, l == 0 ? input_.data() : acts_[l - 1].data(), W, b, B, s.units[l],
-                           s.units[l + 1], act, n_threads);
+                           s.units[l + 1], act, gemm_ws_);
         }
     }
 
     // output map, loss and the output delta p - y in one pass per row
     output_loss_forward_backward(s.output, deltas_[L - 1].data(), row_loss_.data(),
                                  acts_[L - 1].data(), Y.labels ? nullptr : targets_.data(),
-                                 Y.labels ? labels_.data() : nullptr, w, B, K, n_threads);
-    double loss = 0.0;  // summed in row order: the same bits for any thread count
-    for (index_t i = 0; i < B; ++i) loss += w ? double(w[i]) * row_loss_[i] : row_loss_[i];
+                                 Y.labels ? labels_.data() : nullptr, w, B, K);
+#pragma omp single
+    {
+        double loss = 0.0, weight_sum = 0.0;  // summed in row order: the same bits for any thread count
+        for (index_t i = 0; i < B; ++i) loss += w ? double(w[i]) * row_loss_[i] : row_loss_[i];
+        if (w) {
+            for (index_t i = 0; i < B; ++i) weight_sum += double(w[i]);
+        } else {
+            weight_sum = double(B);
+        }
+        batch_loss_ += loss;
+        batch_weight_sum_ += weight_sum;
+    }
 
     // backward
     for (index_t l = L - 1; l >= 0; --l) {
@@ -135,41 +228,14 @@ double Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X,
         T* db = grad + s.bias_offset(l);
         const T* dout = deltas_[l].data();
         if (l == 0 && X.is_sparse()) {
-            linear_backward_csr(dW, db, dout, X, rows, B, C0, s.units[1], accumulate, n_threads);
+            linear_backward_csr(dW, db, dout, X, rows, B, C0, s.units[1], accumulate);
             continue;
         }
         const T* inp = l == 0 ? input_.data() : acts_[l - 1].data();
         T* dinp = l == 0 ? nullptr : deltas_[l - 1].data();
         linear_backward(dinp, dW, db, dout, inp, params + s.coef_offset(l), B, s.units[l],
-                        s.units[l + 1], s.hidden, accumulate, n_threads);
+                        s.units[l + 1], s.hidden, accumulate, gemm_ws_);
     }
-    return loss;
-}
-
-// Σ x² in double, over fixed chunks and fixed lanes within each chunk, combined in order: the
-// lanes let it vectorise and the chunks let it run in parallel, with the same bits for any
-// thread count.
-template <class T>
-double sum_of_squares(const T* x, index_t n, int n_threads) {
-    constexpr index_t kChunk = 1 << 13;
-    constexpr int kLanes = 8;
-    const index_t n_chunks = (n + kChunk - 1) / kChunk;
-    std::vector<double> partial(n_chunks);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= kElementwiseParallelMin)
-    for (index_t c = 0; c < n_chunks; ++c) {
-        const index_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-        double lane[kLanes] = {};
-        index_t i = begin;
-        for (; i + kLanes <= end; i += kLanes)
-            for (int l = 0; l < kLanes; ++l) lane[l] += double(x[i + l]) * double(x[i + l]);
-        for (; i < end; ++i) lane[(i - begin) % kLanes] += double(x[i]) * double(x[i]);
-        double s = 0.0;
-        for (int l = 0; l < kLanes; ++l) s += lane[l];
-        partial[c] = s;
-    }
-    double total = 0.0;
-    for (double p : partial) total += p;
-    return total;
 }
 
 // scikit-learn's gradient from the raw sum: weights take the L2 term, (raw + alpha·w) / Σw;
@@ -180,34 +246,25 @@ inline T finished_gradient(T raw, T param, T alpha, T weight_sum) {
 }
 
 template <class T>
-double Trainer<T>::l2_term(const T* params, double alpha, double weight_sum, int n_threads) const {
-    if (alpha == 0.0) return 0.0;
-    return 0.5 * alpha * sum_of_squares(params, spec_.n_coefs(), n_threads) / weight_sum;
-}
-
-template <class T>
-double Trainer<T>::finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
-                                   int n_threads) const {
-    const index_t n_coefs = spec_.n_coefs(), n = spec_.n_params();
-    const T a = T(alpha), scale = T(weight_sum);
-    const bool parallel = n >= kElementwiseParallelMin;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (index_t i = 0; i < n_coefs; ++i)
-        grad[i] = finished_gradient<true>(grad[i], params[i], a, scale);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (index_t i = n_coefs; i < n; ++i)
-        grad[i] = finished_gradient<false>(grad[i], params[i], a, scale);
-    return l2_term(params, alpha, weight_sum, n_threads);
+void Trainer<T>::l2_term(const T* params, double alpha, double weight_sum) {
+    if (alpha == 0.0) {
+#pragma omp single nowait
+        l2_ = 0.0;
+        return;
+    }
+    const double squares = sum_of_squares(square_sums_.data(), params, spec_.n_coefs());
+#pragma omp single nowait
+    l2_ = 0.5 * alpha * squares / weight_sum;
 }
 
 namespace {
 
 // The optimizer's pass over [begin, end) of the arenas, weights ([0, n_coefs)) or biases, with
-// the gradient finished on the fly.
+// the gradient finished on the fly. Team code with no barrier at the end.
 template <bool Weight, class T>
 void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a, T scale, T mu,
-               T lr, bool nesterov, bool parallel, int n_threads) {
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+               T lr, bool nesterov) {
+#pragma omp for schedule(static) nowait
     for (index_t i = begin; i < end; ++i) {
         const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         const T v = mu * vel[i] - lr * g;
@@ -218,8 +275,8 @@ void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a
 
 template <bool Weight, class T>
 void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end, T a, T scale,
-                T lr, T b1, T b2, T one_b1, T one_b2, T eps, bool parallel, int n_threads) {
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+                T lr, T b1, T b2, T one_b1, T one_b2, T eps) {
+#pragma omp for schedule(static) nowait
     for (index_t i = begin; i < end; ++i) {
         const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         m[i] = b1 * m[i] + one_b1 * g;
@@ -231,30 +288,27 @@ void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end
 }  // namespace
 
 template <class T>
-void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
-                      index_t n_coefs, double weight_sum, const Hyper& h, int n_threads) {
+void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, index_t n,
+                      index_t n_coefs, double weight_sum, const Hyper& h, std::int64_t step) {
     // params, grad and the state arrays are (n), all in the arena layout; grad is the raw sum
     // Xᵀ·delta (and Σ delta), finished here in the same pass as the step
-    const bool parallel = n >= kElementwiseParallelMin;
     const T a = T(h.alpha), scale = T(weight_sum);
     if (h.solver == Solver::sgd) {
         const T mu = T(h.momentum), lr = T(h.learning_rate);
-        sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov,
-                        parallel, n_threads);
-        sgd_range<false>(params, state.velocity, grad, n_coefs, n, a, scale, mu, lr, h.nesterov,
-                         parallel, n_threads);
-        return;
+        sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov);
+        sgd_range<false>(params, state.velocity, grad, n_coefs, n, a, scale, mu, lr, h.nesterov);
+    } else {
+        const double t = double(step);
+        const T lr = T(h.learning_rate * std::sqrt(1.0 - std::pow(h.beta_2, t)) /
+                       (1.0 - std::pow(h.beta_1, t)));
+        const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
+                one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
+        adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2, one_b1,
+                         one_b2, eps);
+        adam_range<false>(params, state.m, state.v, grad, n_coefs, n, a, scale, lr, b1, b2,
+                          one_b1, one_b2, eps);
     }
-    state.t += 1;
-    const double t = double(state.t);
-    const T lr = T(h.learning_rate * std::sqrt(1.0 - std::pow(h.beta_2, t)) /
-                   (1.0 - std::pow(h.beta_1, t)));
-    const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
-            one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
-    adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2, one_b1,
-                     one_b2, eps, parallel, n_threads);
-    adam_range<false>(params, state.m, state.v, grad, n_coefs, n, a, scale, lr, b1, b2, one_b1,
-                      one_b2, eps, parallel, n_threads);
+#pragma omp barrier
 }
 
 template <class T>
@@ -264,6 +318,9 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
                                     int n_threads, const std::function<bool()>& should_stop) {
     if (batch_size <= 0 || batch_size > max_rows_)
         throw std::invalid_argument("batch_size must be in [1, max_rows]");
+    prepare(X);
+    // one parallel region per step: forward, loss, backward and the optimizer share one team
+    const bool parallel = step_is_parallel(X, std::min(batch_size, n), n_threads);
     EpochResult result;
     double accumulated = 0.0;
     for (index_t start = 0; start < n; start += batch_size) {
@@ -272,15 +329,20 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
             return result;
         }
         const index_t B = std::min(batch_size, n - start);
-        double weight_sum = 0.0;
-        const double data_loss = batch_pass(grad_.data(), params, X, Y, sample_weight,
-                                            order + start, B, false, &weight_sum, n_threads);
-        // a batch whose weights are all zero carries no information: skip its step
-        if (weight_sum > 0.0) {
-            const double l2 = l2_term(params, hyper.alpha, weight_sum, n_threads);
-            accumulated += (data_loss / weight_sum + l2) * double(B);
-            optimizer_update(params, state, grad_.data(), spec_.n_params(), spec_.n_coefs(),
-                             weight_sum, hyper, n_threads);
+        const std::int64_t step = state.t + 1;
+        batch_loss_ = batch_weight_sum_ = 0.0;
+        run_in_team(n_threads, parallel, [&] {
+            batch_pass(grad_.data(), params, X, Y, sample_weight, order + start, B, false);
+            // a batch whose weights are all zero carries no information: skip its step
+            if (batch_weight_sum_ > 0.0) {
+                l2_term(params, hyper.alpha, batch_weight_sum_);
+                optimizer_update(params, state, grad_.data(), spec_.n_params(), spec_.n_coefs(),
+                                 batch_weight_sum_, hyper, step);
+            }
+        });
+        if (batch_weight_sum_ > 0.0) {
+            accumulated += (batch_loss_ / batch_weight_sum_ + l2_) * double(B);
+            if (hyper.solver == Solver::adam) state.t = step;
         }
     }
     result.loss = accumulated / double(n);
@@ -288,18 +350,39 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
 }
 
 template <class T>
-double Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
-                                 const T* sample_weight, double alpha, int n_threads) {
-    const index_t n = X.rows;
-    double data_loss = 0.0, weight_sum = 0.0;
+EpochResult Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X,
+                                      const Targets<T>& Y, const T* sample_weight, double alpha,
+                                      int n_threads, const std::function<bool()>& should_stop) {
+    const index_t n = X.rows, n_coefs = spec_.n_coefs(), n_params = spec_.n_params();
+    prepare(X);
+    const bool parallel = step_is_parallel(X, std::min(n, max_rows_), n_threads);
+    EpochResult result;
+    batch_loss_ = batch_weight_sum_ = 0.0;
     for (index_t start = 0; start < n; start += max_rows_) {
+        if (should_stop && should_stop()) {
+            result.interrupted = true;
+            return result;
+        }
         const index_t B = std::min(max_rows_, n - start);
-        for (index_t i = 0; i < B; ++i) block_rows_[i] = start + i;
-        data_loss += batch_pass(grad, params, X, Y, sample_weight, block_rows_.data(), B,
-                                start > 0, &weight_sum, n_threads);
+        run_in_team(n_threads, parallel, [&] {
+#pragma omp for schedule(static)
+            for (index_t i = 0; i < B; ++i) block_rows_[i] = start + i;
+            batch_pass(grad, params, X, Y, sample_weight, block_rows_.data(), B, start > 0);
+        });
     }
-    const double l2 = finish_gradient(grad, params, alpha, weight_sum, n_threads);
-    return data_loss / weight_sum + l2;
+    run_in_team(n_threads, parallel, [&] {
+        // grad = (grad + alpha·W) / Σw on the weights, grad / Σw on the biases
+        const T a = T(alpha), scale = T(batch_weight_sum_);
+#pragma omp for schedule(static) nowait
+        for (index_t i = 0; i < n_coefs; ++i)
+            grad[i] = finished_gradient<true>(grad[i], params[i], a, scale);
+#pragma omp for schedule(static) nowait
+        for (index_t i = n_coefs; i < n_params; ++i)
+            grad[i] = finished_gradient<false>(grad[i], params[i], a, scale);
+        l2_term(params, alpha, batch_weight_sum_);
+    });
+    result.loss = batch_loss_ / batch_weight_sum_ + l2_;
+    return result;
 }
 
 template <class T>
@@ -309,28 +392,41 @@ void network_forward(T* out, const NetSpec& s, const T* params, const InputMatri
     const index_t N = X.rows, L = s.n_layers(), K = s.n_outputs();
     const index_t block = std::min(N, kForwardBlockRows);
     if (block == 0) return;
+    require_allocatable(checked_mul(2, checked_mul(block, s.widest())), sizeof(T));
     std::vector<T> ping(checked_mul(block, s.widest())), pong(ping.size());
-    std::vector<std::int64_t> rows(block);
-    for (index_t start = 0; start < N; start += block) {
-        const index_t B = std::min(block, N - start);
-        const T* inp = nullptr;
-        for (index_t l = 0; l < L; ++l) {
-            T* dst = l + 1 == L ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
-            const T* W = params + s.coef_offset(l);
-            const T* b = params + s.bias_offset(l);
-            const Activation act = l + 1 < L ? s.hidden : Activation::identity;
-            if (l == 0 && X.is_sparse()) {
-                for (index_t i = 0; i < B; ++i) rows[i] = start + i;
-                linear_forward_csr(dst, X, rows.data(), W, b, B, s.units[0], s.units[1], n_threads);
-                activation_forward(act, dst, B * s.units[1], n_threads);
-            } else {
-                const T* src = l == 0 ? X.dense + start * s.units[0] : inp;
-                linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], act, n_threads);
+    std::vector<std::int64_t> rows(X.is_sparse() ? block : 0);
+    // the calling thread's, reused so that predicting one row allocates nothing; named through a
+    // local reference so that the team's threads share the caller's (inside the lambda, the
+    // static's own name would mean each thread's own)
+    static thread_local GemmWorkspace<T> callers_ws;
+    GemmWorkspace<T>& ws = callers_ws;
+    ws.prepare(gemm_kernel<T>(active_kernels()),
+               std::max({block, s.widest(), X.is_sparse() ? index_t(0) : s.n_inputs()}));
+    double macs = 0.0;
+    for (index_t l = 0; l < L; ++l) macs += double(block) * double(s.units[l]) * double(s.units[l + 1]);
+    run_in_team(n_threads, macs >= double(kTeamMinMacs), [&] {
+        for (index_t start = 0; start < N; start += block) {
+            const index_t B = std::min(block, N - start);
+            const T* inp = nullptr;
+            for (index_t l = 0; l < L; ++l) {
+                T* dst = l + 1 == L ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
+                const T* W = params + s.coef_offset(l);
+                const T* b = params + s.bias_offset(l);
+                const Activation act = l + 1 < L ? s.hidden : Activation::identity;
+                if (l == 0 && X.is_sparse()) {
+#pragma omp for schedule(static)
+                    for (index_t i = 0; i < B; ++i) rows[i] = start + i;
+                    linear_forward_csr(dst, X, rows.data(), W, b, B, s.units[0], s.units[1]);
+                    activation_forward(act, dst, B * s.units[1]);
+                } else {
+                    const T* src = l == 0 ? X.dense + start * s.units[0] : inp;
+                    linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], act, ws);
+                }
+                inp = dst;
             }
-            inp = dst;
+            output_forward(s.output, out + start * K, B, K);
         }
-        output_forward(s.output, out + start * K, B, K, n_threads);
-    }
+    });
 }
 
 template <class T>
@@ -342,7 +438,7 @@ bool all_finite(const InputMatrix<T>& X, int n_threads) {
     const T* p = X.is_sparse() ? X.data : X.dense;
     const index_t n = X.is_sparse() ? X.indptr[X.rows] : X.rows * X.cols;
     Bits bad = 0;  // OR is order-free: any split gives the same answer
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(| : bad) if (n >= kElementwiseParallelMin * 8)
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(| : bad) if (n >= kTeamMinMacs)
     for (index_t i = 0; i < n; ++i) {
         Bits b;
         std::memcpy(&b, p + i, sizeof b);
@@ -357,7 +453,7 @@ template void network_forward<float>(float*, const NetSpec&, const float*, const
 template void network_forward<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, int);
 template bool all_finite<float>(const InputMatrix<float>&, int);
 template bool all_finite<double>(const InputMatrix<double>&, int);
-template void optimizer_update<float>(float*, OptimizerState<float>&, const float*, index_t, index_t, double, const Hyper&, int);
-template void optimizer_update<double>(double*, OptimizerState<double>&, const double*, index_t, index_t, double, const Hyper&, int);
+template void optimizer_update<float>(float*, const OptimizerState<float>&, const float*, index_t, index_t, double, const Hyper&, std::int64_t);
+template void optimizer_update<double>(double*, const OptimizerState<double>&, const double*, index_t, index_t, double, const Hyper&, std::int64_t);
 
 }  // namespace fastmlp

@@ -61,9 +61,14 @@ struct Targets {
     const std::int32_t* labels = nullptr;
 };
 
+// What train_epoch and loss_and_grad return.
 struct EpochResult {
-    double loss = 0.0;   // mean of the batch losses weighted by batch length, as scikit-learn
-    bool interrupted = false;  // `should_stop` said so between two batches; weights are consistent
+    // train_epoch: the mean of the batch losses weighted by batch length, as scikit-learn;
+    // loss_and_grad: the objective
+    double loss = 0.0;
+    // `should_stop` said so between two batches (or row blocks): the weights are consistent,
+    // loss_and_grad's gradient is not
+    bool interrupted = false;
 };
 
 template <class T>
@@ -83,22 +88,27 @@ class Trainer {
                             index_t n, index_t batch_size, const Hyper& hyper, int n_threads,
                             const std::function<bool()>& should_stop);
 
-    // Objective and its gradient over every row of X, in row blocks of max_rows (L-BFGS).
-    double loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
-                         const T* sample_weight, double alpha, int n_threads);
+    // Objective and its gradient over every row of X, in row blocks of max_rows (L-BFGS);
+    // should_stop is polled between row blocks and may be empty.
+    EpochResult loss_and_grad(T* grad, const T* params, const InputMatrix<T>& X,
+                              const Targets<T>& Y, const T* sample_weight, double alpha,
+                              int n_threads, const std::function<bool()>& should_stop);
 
   private:
-    // Forward, loss and backward over X's rows[0..B). Adds the unscaled gradient (Xᵀ·delta and
-    // Σ delta, no L2) into grad when accumulate, else overwrites it. Returns Σ_rows w·loss_row
-    // and adds Σ w to *weight_sum.
-    double batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
-                      const T* sample_weight, const std::int64_t* rows, index_t B,
-                      bool accumulate, double* weight_sum, int n_threads);
-    // grad = (grad + alpha·W) / weight_sum on weights, grad / weight_sum on biases; returns the L2 term
-    double finish_gradient(T* grad, const T* params, double alpha, double weight_sum,
-                           int n_threads) const;
-    // 0.5·alpha·‖W‖² / weight_sum, the weights' L2 term of the objective
-    double l2_term(const T* params, double alpha, double weight_sum, int n_threads) const;
+    // The workspace for X: the gathered-input buffer (dense X only: sparse input never needs it,
+    // and max_rows × n_features can be gigabytes for wide sparse data) and GEMM pack space for
+    // the active kernel. Called before each parallel region, since it may allocate.
+    void prepare(const InputMatrix<T>& X);
+    // Whether a step over B rows has enough multiply-adds to repay waking a team.
+    bool step_is_parallel(const InputMatrix<T>& X, index_t B, int n_threads) const;
+
+    // Team code, like the ops. Forward, loss and backward over X's rows[0..B). Adds the
+    // unscaled gradient (Xᵀ·delta and Σ delta, no L2) into grad when accumulate, else
+    // overwrites it. Adds Σ_rows w·loss_row to batch_loss_ and Σ w to batch_weight_sum_.
+    void batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
+                    const T* sample_weight, const std::int64_t* rows, index_t B, bool accumulate);
+    // Team code: l2_ = 0.5·alpha·‖W‖² / weight_sum, the weights' L2 term of the objective
+    void l2_term(const T* params, double alpha, double weight_sum);
 
     NetSpec spec_;
     index_t max_rows_;
@@ -108,6 +118,10 @@ class Trainer {
     std::vector<double> row_loss_;
     std::vector<T> grad_;
     std::vector<std::int64_t> block_rows_;
+    GemmWorkspace<T> gemm_ws_;
+    std::vector<double> square_sums_;  // sum_of_squares's per-chunk partial sums
+    // results of team code, written by one thread and read by all after a barrier
+    double batch_loss_ = 0.0, batch_weight_sum_ = 0.0, l2_ = 0.0;
 };
 
 // out(N,K) = the network's output for every row of X, in row blocks so memory stays
@@ -120,10 +134,11 @@ void network_forward(T* out, const NetSpec& spec, const T* params, const InputMa
 template <class T>
 bool all_finite(const InputMatrix<T>& X, int n_threads);
 
-// One pass over the flat arenas: the gradient finished from the raw sums in grad (L2 on the
-// first n_coefs entries, the weights; everything divided by weight_sum), then the SGD or Adam step.
+// Team code. One pass over the flat arenas: the gradient finished from the raw sums in grad (L2
+// on the first n_coefs entries, the weights; everything divided by weight_sum), then the SGD or
+// Adam step; `step` is Adam's step count including this one (the caller stores it in state.t).
 template <class T>
-void optimizer_update(T* params, OptimizerState<T>& state, const T* grad, index_t n,
-                      index_t n_coefs, double weight_sum, const Hyper& hyper, int n_threads);
+void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, index_t n,
+                      index_t n_coefs, double weight_sum, const Hyper& hyper, std::int64_t step);
 
 }  // namespace fastmlp

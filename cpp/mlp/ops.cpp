@@ -1,7 +1,5 @@
 #include "ops.h"
 
-#include "../dispatch/dispatch.h"
-#include "../gemm/gemm.h"
 #include "../kernels/epilogue_scalar.h"
 
 #include <algorithm>
@@ -12,17 +10,10 @@ namespace fastmlp {
 
 namespace {
 
-bool worth_parallel(index_t work) { return work >= kParallelMinFlops; }
-
 // x·log(y), zero where x is zero (scipy's xlogy)
 inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y); }
 
 }  // namespace
-
-template <class T>
-const GemmKernel<T>& active_gemm() {
-    return gemm_kernel<T>(active_kernels());
-}
 
 EpilogueKind forward_epilogue(Activation act) {
     switch (act) {
@@ -46,42 +37,44 @@ EpilogueKind backward_epilogue(Activation act) {
 
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, Activation act, int n_threads) {
+                    index_t OC, Activation act, GemmWorkspace<T>& ws) {
     // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC)
     Epilogue<T> ep;
     ep.kind = forward_epilogue(act);
     ep.bias = bias;
-    gemm(active_gemm<T>(), out, OC, row_major(inp, C), row_major(weight, OC), N, OC, C, false, ep,
-         static_cast<T*>(nullptr), n_threads);
+    gemm_in_team(ws, out, OC, row_major(inp, C), row_major(weight, OC), N, OC, C, false, ep,
+                 static_cast<T*>(nullptr));
 }
 
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
-                     int n_threads) {
+                     GemmWorkspace<T>& ws) {
     // dout is (N,OC), inp is (N,C), weight is (C,OC); dinp is (N,C), dweight (C,OC), dbias (OC)
-    if (!accumulate) std::fill(dbias, dbias + OC, T(0));
+    if (!accumulate) {
+#pragma omp for schedule(static)
+        for (index_t j = 0; j < OC; ++j) dbias[j] = T(0);
+    }
     // dweight(C,OC) = inpᵀ(C,N) · dout(N,OC): inp read down its columns, dbias summed from dout
-    gemm(active_gemm<T>(), dweight, OC, transposed(inp, C), row_major(dout, OC), C, OC, N,
-         accumulate, Epilogue<T>{}, dbias, n_threads);
+    gemm_in_team(ws, dweight, OC, transposed(inp, C), row_major(dout, OC), C, OC, N, accumulate,
+                 Epilogue<T>{}, dbias);
     if (dinp) {
         // dinp(N,C) = dout(N,OC) · weightᵀ(OC,C): weight read with swapped strides
         Epilogue<T> ep;
         ep.kind = backward_epilogue(inp_act);
         ep.z = inp;
         ep.ldz = C;
-        gemm(active_gemm<T>(), dinp, C, row_major(dout, OC), transposed(weight, OC), N, C, OC,
-             false, ep, static_cast<T*>(nullptr), n_threads);
+        gemm_in_team(ws, dinp, C, row_major(dout, OC), transposed(weight, OC), N, C, OC, false, ep,
+                     static_cast<T*>(nullptr));
     }
 }
 
 template <class T>
 void linear_forward_csr(T* out, const InputMatrix<T>& inp, const std::int64_t* rows,
-                        const T* weight, const T* bias, index_t N, index_t C, index_t OC,
-                        int n_threads) {
+                        const T* weight, const T* bias, index_t N, index_t C, index_t OC) {
     // inp is CSR (.,C) read at rows(N), weight is (C,OC), out is (N,OC)
     (void)C;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * OC * 8))
+#pragma omp for schedule(static)
     for (index_t i = 0; i < N; ++i) {
         T* o = out + i * OC;
         std::copy(bias, bias + OC, o);
@@ -97,19 +90,19 @@ void linear_forward_csr(T* out, const InputMatrix<T>& inp, const std::int64_t* r
 template <class T>
 void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<T>& inp,
                          const std::int64_t* rows, index_t N, index_t C, index_t OC,
-                         bool accumulate, int n_threads) {
+                         bool accumulate) {
     // dout is (N,OC), inp is CSR (.,C) read at rows(N); dweight is (C,OC), dbias is (OC)
     // Threads own disjoint column blocks of dweight, so rows are scattered without races and
     // every element is summed in row order.
     constexpr index_t kColumnBlock = 64;
     const index_t n_blocks = (OC + kColumnBlock - 1) / kColumnBlock;
-    if (!accumulate) {
-        std::fill(dweight, dweight + C * OC, T(0));
-        std::fill(dbias, dbias + OC, T(0));
-    }
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_blocks > 1)
+#pragma omp for schedule(static)
     for (index_t blk = 0; blk < n_blocks; ++blk) {
         const index_t j0 = blk * kColumnBlock, j1 = std::min(OC, j0 + kColumnBlock);
+        if (!accumulate) {
+            for (index_t c = 0; c < C; ++c) std::fill(dweight + c * OC + j0, dweight + c * OC + j1, T(0));
+            std::fill(dbias + j0, dbias + j1, T(0));
+        }
         for (index_t i = 0; i < N; ++i) {
             const T* d = dout + i * OC;
             for (index_t j = j0; j < j1; ++j) dbias[j] += d[j];
@@ -124,43 +117,46 @@ void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<
 }
 
 template <class T>
-void activation_forward(Activation kind, T* x, index_t n, int n_threads) {
+void activation_forward(Activation kind, T* x, index_t n) {
     // x is (n), overwritten with g(x)
     switch (kind) {
         case Activation::identity:
             return;
         case Activation::logistic:
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) x[i] = logistic_of(x[i]);
             return;
         case Activation::tanh:
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(n))
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) x[i] = tanh_of(x[i]);
             return;
         case Activation::relu:
             // NaN < 0 is false, so a NaN passes through and divergence stays visible
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) x[i] = x[i] < T(0) ? T(0) : x[i];
             return;
     }
 }
 
 template <class T>
-void activation_backward(Activation kind, T* dx, const T* out, index_t n, int n_threads) {
+void activation_backward(Activation kind, T* dx, const T* out, index_t n) {
     // dx and out are (n); out = g(pre-activation), so each derivative is a function of out
-    (void)n_threads;
     switch (kind) {
         case Activation::identity:
             return;
         case Activation::logistic:
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) {
                 dx[i] *= out[i];
                 dx[i] *= T(1) - out[i];
             }
             return;
         case Activation::tanh:
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) dx[i] *= T(1) - out[i] * out[i];
             return;
         case Activation::relu:
+#pragma omp for schedule(static)
             for (index_t i = 0; i < n; ++i) dx[i] = out[i] == T(0) ? T(0) : dx[i];
             return;
     }
@@ -235,19 +231,19 @@ inline double row_loss_of(Output kind, const T* p, const T* y, index_t K) {
 }  // namespace
 
 template <class T>
-void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads) {
+void output_forward(Output kind, T* z, index_t N, index_t K) {
     // z is (N,K), overwritten with the output map
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * K * 16))
+#pragma omp for schedule(static)
     for (index_t i = 0; i < N; ++i) output_row(kind, z + i * K, K);
 }
 
 template <class T>
 void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
                                   const std::int32_t* labels, const T* sample_weight, index_t N,
-                                  index_t K, int n_threads) {
+                                  index_t K) {
     // z and delta are (N,K); y is (N,K) or labels is (N); sample_weight and row_loss are (N)
     constexpr T eps = std::numeric_limits<T>::epsilon();
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (worth_parallel(N * K * 16))
+#pragma omp for schedule(static)
     for (index_t i = 0; i < N; ++i) {
         T* p = z + i * K;
         T* d = delta + i * K;
@@ -271,20 +267,19 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
 
 #define FASTMLP_INSTANTIATE_OPS(T)                                                              \
     template void linear_forward<T>(T*, const T*, const T*, const T*, index_t, index_t, index_t, \
-                                    Activation, int);                                           \
+                                    Activation, GemmWorkspace<T>&);                             \
     template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, \
-                                     index_t, Activation, bool, int);                           \
+                                     index_t, Activation, bool, GemmWorkspace<T>&);             \
     template void linear_forward_csr<T>(T*, const InputMatrix<T>&, const std::int64_t*,         \
-                                        const T*, const T*, index_t, index_t, index_t, int);    \
+                                        const T*, const T*, index_t, index_t, index_t);         \
     template void linear_backward_csr<T>(T*, T*, const T*, const InputMatrix<T>&,               \
-                                         const std::int64_t*, index_t, index_t, index_t, bool,  \
-                                         int);                                                  \
-    template void activation_forward<T>(Activation, T*, index_t, int);                          \
-    template void activation_backward<T>(Activation, T*, const T*, index_t, int);               \
-    template void output_forward<T>(Output, T*, index_t, index_t, int);                         \
+                                         const std::int64_t*, index_t, index_t, index_t, bool); \
+    template void activation_forward<T>(Activation, T*, index_t);                               \
+    template void activation_backward<T>(Activation, T*, const T*, index_t);                    \
+    template void output_forward<T>(Output, T*, index_t, index_t);                              \
     template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*,            \
                                                   const std::int32_t*, const T*, index_t,        \
-                                                  index_t, int);
+                                                  index_t);
 FASTMLP_INSTANTIATE_OPS(float)
 FASTMLP_INSTANTIATE_OPS(double)
 

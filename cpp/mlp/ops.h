@@ -3,22 +3,23 @@
 // Letters used in every shape comment:
 //   N  rows in the batch          C  input features of a layer     OC  output features
 //   K  outputs of the network (classes, labels or regression targets)
-// All matrices are row-major and contiguous. Every kernel gives the same bits for any
-// thread count: each output element is produced by one thread in a fixed order.
+// All matrices are row-major and contiguous.
+//
+// Every op here is team code (gemm.h): all threads of the caller's OpenMP team call it with the
+// same arguments, or one thread does outside any region, so a training step opens one parallel
+// region for all its ops. Work is shared on a grid that does not depend on the number of
+// threads and each output element is produced by one thread in a fixed order, so every op gives
+// the same bits for any thread count. Each op ends with a barrier (its last worksharing loop's),
+// so the next op may read what it wrote. No op allocates or throws.
 #pragma once
 #include <cstdint>
 
-#include "../gemm/ukernel.h"
+#include "../gemm/gemm.h"
 
 namespace fastmlp {
 
 enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
 
-// Below this much work a CSR or per-row kernel runs on the calling thread (see gemm.cpp: a team
-// is only worth waking for tens of microseconds of work).
-constexpr index_t kParallelMinFlops = index_t(1) << 20;
-// Below this many elements a memory-bound elementwise pass runs on the calling thread.
-constexpr index_t kElementwiseParallelMin = index_t(1) << 16;
 // Output map and its canonical loss; each pair has the output delta p - y.
 enum class Output : int {
     softmax_cross_entropy = 0,   // multiclass
@@ -39,10 +40,10 @@ struct InputMatrix {
 };
 
 // out(N,OC) = act(inp(N,C) · weight(C,OC) + bias(OC)), bias and activation fused into the
-// GEMM's epilogue before the single store of each tile.
+// GEMM's epilogue before the single store of each tile. ws is prepared for N, C and OC.
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, Activation act, int n_threads);
+                    index_t OC, Activation act, GemmWorkspace<T>& ws);
 // dweight(C,OC) (+)= inpᵀ · dout, dbias(OC) (+)= Σ_rows dout (summed while dout is packed),
 // dinp(N,C) = (dout · weightᵀ) ⊙ inp_act'(.), the derivative taken from inp, the stored output
 // of the previous layer's activation inp_act, in the product's epilogue.
@@ -50,28 +51,27 @@ void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
-                     int n_threads);
+                     GemmWorkspace<T>& ws);
 
 // The same pair with the input taken as rows[0..N) of a CSR matrix with C columns.
 template <class T>
 void linear_forward_csr(T* out, const InputMatrix<T>& inp, const std::int64_t* rows,
-                        const T* weight, const T* bias, index_t N, index_t C, index_t OC,
-                        int n_threads);
+                        const T* weight, const T* bias, index_t N, index_t C, index_t OC);
 template <class T>
 void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<T>& inp,
                          const std::int64_t* rows, index_t N, index_t C, index_t OC,
-                         bool accumulate, int n_threads);
+                         bool accumulate);
 
 // x(n) = g(x) in place
 template <class T>
-void activation_forward(Activation kind, T* x, index_t n, int n_threads);
+void activation_forward(Activation kind, T* x, index_t n);
 // dx(n) *= g'(.) computed from the stored output out(n) = g(.)
 template <class T>
-void activation_backward(Activation kind, T* dx, const T* out, index_t n, int n_threads);
+void activation_backward(Activation kind, T* dx, const T* out, index_t n);
 
 // z(N,K) becomes p = output map of z, in place.
 template <class T>
-void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads);
+void output_forward(Output kind, T* z, index_t N, index_t K);
 // z(N,K) becomes p in place; delta(N,K) = (p - y)·w; row_loss(N) = the unweighted loss of each row.
 // The target is y(N,K), or for softmax the class indices labels(N) (y is then null): the same
 // numbers as a one-hot y, without the matrix. sample_weight may be null (all ones). Log-losses
@@ -79,6 +79,6 @@ void output_forward(Output kind, T* z, index_t N, index_t K, int n_threads);
 template <class T>
 void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
                                   const std::int32_t* labels, const T* sample_weight, index_t N,
-                                  index_t K, int n_threads);
+                                  index_t K);
 
 }  // namespace fastmlp

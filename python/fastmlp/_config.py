@@ -3,7 +3,29 @@
 import os
 import warnings
 
-from . import _core
+# An OpenMP thread that reaches a barrier first spins before it sleeps. libgomp's default spin
+# (300000 pauses of ~26 ns here: 8 ms) suits an idle machine, but when other processes compete
+# for the cores the spinning thread holds a core its descheduled partner needs: 2-thread fits
+# ran 10-200x slower than 1 thread on a busy 2-core machine. 20000 pauses (0.5 ms) still cover
+# every wait inside a training step, so an idle machine loses nothing measurable, and a busy one
+# gives its core away 16x sooner. libgomp reads the setting once, when _core loads it; a user's
+# own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins, and the environment is left as it was.
+SPIN_COUNT = "20000"
+
+
+def _import_core():
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        from . import _core
+        return _core
+    os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    try:
+        from . import _core
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+    return _core
+
+
+_core = _import_core()
 
 ISA_NAMES = ("portable", "avx2", "avx512")
 

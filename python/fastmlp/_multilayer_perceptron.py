@@ -5,8 +5,10 @@ schedule, early stopping, verbose output); the core runs a whole epoch, a whole 
 objective or a whole prediction per call, with the GIL released.
 """
 
+import os
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from itertools import pairwise
 from numbers import Integral, Real
 
@@ -74,13 +76,104 @@ def _core_input(X, dtype):
     if sp.issparse(X):
         X = X.tocsr()
         return (
-            np.ascontiguousarray(X.data, dtype=dtype),
+            _narrowed(X.data, dtype),
             np.ascontiguousarray(X.indices, dtype=np.int64),
             np.ascontiguousarray(X.indptr, dtype=np.int64),
             X.shape[0],
             X.shape[1],
         )
-    return np.ascontiguousarray(X, dtype=dtype)
+    return _narrowed(X, dtype)
+
+
+def _narrowed(X, dtype):
+    """Validated (finite) X as a C-contiguous array of dtype. A float32 model given float64 X
+    beyond float32's range refuses it rather than compute on infinity and return NaN."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(X, dtype=dtype)
+    if out.dtype.itemsize < X.dtype.itemsize and X.dtype.kind == "f" and not np.isfinite(out).all():
+        raise ValueError(
+            f"Input X contains a value too large for dtype('{out.dtype}'), the dtype of this model."
+        )
+    return out
+
+
+class _DivergedError(ValueError):
+    """Training produced a non-finite loss or weights; the last finite weights are in place."""
+
+
+@contextmanager
+def _unchanged_on_error(est):
+    """Put every attribute of `est` back as it was when the body raises: a refused fit or
+    partial_fit leaves a fitted model exactly as it was. Lists and dicts the body may extend in
+    place (loss_curve_, the optimizer state) are restored in place. Arrays are not copied: the
+    only in-place writes to them are training steps, and the one error raised after a step is
+    _DivergedError, which keeps the last finite weights on purpose."""
+    saved = dict(est.__dict__)
+    contents = {
+        k: (list(v) if isinstance(v, list) else dict(v))
+        for k, v in saved.items()
+        if isinstance(v, (list, dict))
+    }
+    try:
+        yield
+    except _DivergedError:
+        raise
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        for k, v in contents.items():
+            saved[k].clear()
+            (saved[k].extend if isinstance(v, list) else saved[k].update)(v)
+        raise
+
+
+def _checked_hidden_layer_sizes(hidden_layer_sizes):
+    """hidden_layer_sizes as a list of positive Python ints (scikit-learn's checks and words)."""
+    if not hasattr(hidden_layer_sizes, "__iter__"):
+        hidden_layer_sizes = [hidden_layer_sizes]
+    hidden_layer_sizes = list(hidden_layer_sizes)
+    for size in hidden_layer_sizes:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral):
+            raise TypeError(
+                "hidden_layer_sizes must hold integers, got %r (%s)."
+                % (hidden_layer_sizes, type(size).__name__)
+            )
+    if any(size <= 0 for size in hidden_layer_sizes):
+        raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+    return [int(size) for size in hidden_layer_sizes]
+
+
+def _physical_memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_network_size(layer_units, dtype, max_rows):
+    """Refuse, before anything is allocated, a network whose sizes overflow 64-bit arithmetic
+    (ValueError) or whose fit could not fit in this machine's memory (MemoryError): numpy and
+    the core would otherwise try, and an over-committed allocation can get the process killed
+    when it is touched."""
+    n_params = sum(a * b for a, b in pairwise(layer_units)) + sum(layer_units[1:])
+    n_acts = max_rows * sum(layer_units[1:])  # Python ints: exact
+    limit = np.iinfo(np.int64).max // 8
+    if n_params > limit or n_acts > limit or max(layer_units) > limit:
+        raise ValueError(
+            f"hidden_layer_sizes={layer_units[1:-1]} gives a network of {n_params} parameters "
+            "(layer units %s), too many to count in 64 bits." % layer_units
+        )
+    itemsize = np.dtype(dtype).itemsize
+    # float64 initial draws, the arena, its gradient, two optimizer arrays, the best weights
+    # kept for early stopping, and activations and deltas of a batch
+    needed = n_params * (8 + 5 * itemsize) + 2 * n_acts * itemsize
+    available = _physical_memory_bytes()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"hidden_layer_sizes={layer_units[1:-1]} gives a network of {n_params} parameters "
+            f"(layer units {layer_units}); fitting it needs about {needed / 2**30:.1f} GiB, more "
+            f"than this machine's {available / 2**30:.1f} GiB of memory."
+        )
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -213,7 +306,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return "coefs_" in self.__dict__
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: on Python 3.11+ BaseEstimator hands back the live __dict__ for estimators
+        # outside sklearn, and popping from it would strip the arena off the pickled model
+        state = dict(super().__getstate__())
         for derived in ("_params", "_params_units", "_params_views"):
             state.pop(derived, None)  # coefs_ and intercepts_ carry the same numbers
         return state
@@ -230,24 +325,25 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if "coefs_" not in self.__dict__:
             check_is_fitted(self)
 
-    def _core_forward(self, X, params=None, check_finite=False):
-        """Network output (after the output activation) for validated X, computed natively.
-        With check_finite, returns None instead when X holds NaN or infinity."""
+    def _core_forward(self, X, params=None, check_finite=False, output=None):
+        """Network output for validated X, computed natively: after the output activation, or
+        after `output` ('identity' gives the raw scores of the last layer). With check_finite,
+        returns None instead when X holds NaN or infinity."""
         if params is None:
             params = self._arena()
         return _core.forward(
             self._params_units,
             _HIDDEN_ACTIVATIONS[self.activation],
-            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            _OUTPUT_ACTIVATIONS[output or self.out_activation_],
             params,
             _core_input(X, params.dtype),
             self._n_threads(),
             check_finite,
         )
 
-    def _forward_pass_fast(self, X, check_input=True):
+    def _forward_pass_fast(self, X, check_input=True, output=None):
         if not check_input:
-            return self._core_forward(X)
+            return self._core_forward(X, output=output)
         # The common case needs no conversion: a 2-D C-contiguous array of the model's dtype
         # and fitted width, fitted without feature names. The core scans it for NaN/inf; when
         # it finds any, or X is anything else, scikit-learn's validation decides and words it.
@@ -261,11 +357,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             and X.shape[1] == self.n_features_in_
             and "feature_names_in_" not in self.__dict__
         ):
-            out = self._core_forward(X, params, check_finite=True)
+            out = self._core_forward(X, params, check_finite=True, output=output)
             if out is not None:
                 return out
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return self._core_forward(X, params)
+        return self._core_forward(X, params, output=output)
 
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
@@ -305,12 +401,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
-        if np.any(np.array(hidden_layer_sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -328,6 +421,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 f"needs {layer_units} (n_features, hidden_layer_sizes, n_outputs). Set "
                 "warm_start=False or fit a new estimator to change the architecture."
             )
+        if first_pass:
+            if self.solver in _STOCHASTIC_SOLVERS:
+                max_rows = 200 if self.batch_size == "auto" else self.batch_size
+                max_rows = min(max_rows, n_samples)
+            else:
+                max_rows = min(n_samples, _FULL_BATCH_BLOCK_ROWS)
+            _check_network_size(layer_units, dtype, max_rows)
         self.n_outputs_ = n_outputs
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -367,6 +467,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         params = self._arena().astype(dtype, copy=True)
         grad = np.empty_like(params)
         n_threads = self._n_threads()
+        # the last iterate L-BFGS accepted (x0 until the first), and its loss
+        kept = {"x": params.astype(np.float64), "fun": None, "n_iter": 0}
 
         def objective(x):
             # scipy works in float64; a float32 model is evaluated in float32
@@ -374,22 +476,60 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             loss = trainer.loss_and_grad(
                 grad, params, X_core, Y, sample_weight, float(self.alpha), n_threads
             )
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                raise _DivergedError(loss)
+            if kept["fun"] is None:
+                kept["fun"] = loss  # the loss at x0
             return loss, grad.astype(np.float64)
+
+        def accepted(intermediate_result):
+            kept["x"] = np.array(intermediate_result.x, dtype=np.float64, copy=True)
+            kept["fun"] = float(intermediate_result.fun)
+            kept["n_iter"] += 1
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if _scipy_takes_iprint():
             options["iprint"] = iprint
-        opt_res = scipy.optimize.minimize(
-            objective,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options=options,
-        )
+        try:
+            opt_res = scipy.optimize.minimize(
+                objective,
+                kept["x"].copy(),
+                method="L-BFGS-B",
+                jac=True,
+                options=options,
+                callback=accepted,
+            )
+        except (_DivergedError, KeyboardInterrupt) as exc:
+            self.n_iter_ = kept["n_iter"]
+            self._set_arena(np.asarray(kept["x"], dtype=dtype), layer_units)
+            if isinstance(exc, KeyboardInterrupt):
+                self.loss_ = kept["fun"]
+                warnings.warn("Training interrupted by user.")
+                return
+            self.loss_ = kept["fun"] if kept["fun"] is not None else exc.args[0]
+            raise _DivergedError(self._divergence_message(exc.args[0], self.n_iter_ + 1))
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         self._set_arena(np.asarray(opt_res.x, dtype=dtype), layer_units)
+
+    def _divergence_message(self, loss, n_iter):
+        if self.solver in _STOCHASTIC_SOLVERS:
+            cause = (
+                "The learning rate may be too large (learning_rate_init=%r), or the input "
+                "data may contain large values and need to be preprocessed (for example "
+                "scaled with StandardScaler)." % self.learning_rate_init
+            )
+        else:
+            cause = (
+                "The input data may contain large values and need to be preprocessed (for "
+                "example scaled with StandardScaler)."
+            )
+        return (
+            "Solver produced non-finite parameter weights or loss (loss = %r in iteration "
+            "%d): training diverged and was stopped. %s The weights of the last iteration with "
+            "a finite loss and finite weights were kept." % (float(loss), n_iter, cause)
+        )
 
     def _new_optimizer_state(self, n_params, dtype):
         if self.solver == "sgd":
@@ -418,8 +558,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             state = self._new_optimizer_state(params.size, dtype)
         self._optimizer_state = state
 
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
         if early_stopping:
             stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
@@ -459,7 +597,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         Y_core = self._core_targets(y_train, dtype)
         sw_core = None if sw_train is None else np.ascontiguousarray(sw_train, dtype=dtype)
         solver = _SOLVERS[self.solver]
+        # The weights and optimizer state after the last finite epoch, put back if an epoch
+        # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
+        # Early stopping needs none: it returns its best weights, as scikit-learn does.
+        arrays = [params] + [a for a in state.values() if isinstance(a, np.ndarray)]
+        finite_copy = None if early_stopping else [a.copy() for a in arrays]
 
+        # Adam's step count, which the core updates in place: right even when Ctrl-C stops an epoch
+        adam_step = np.array([state.get("t", 0)], dtype=np.int64)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -470,7 +615,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     state.get("velocity"),
                     state.get("m"),
                     state.get("v"),
-                    state.get("t", 0),
+                    adam_step,
                     X_core,
                     Y_core,
                     sw_core,
@@ -486,6 +631,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     float(self.epsilon),
                     self._n_threads(),
                 )
+                if finite_copy is not None:
+                    if not (np.isfinite(loss) and np.isfinite(params).all()):
+                        for a, copy in zip(arrays, finite_copy):
+                            np.copyto(a, copy)
+                        raise _DivergedError(self._divergence_message(loss, self.n_iter_ + 1))
+                    for a, copy in zip(arrays, finite_copy):
+                        np.copyto(copy, a)
                 if "t" in state:
                     state["t"] = t
                 self.n_iter_ += 1
@@ -526,6 +678,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
+            if "t" in state:
+                state["t"] = int(adam_step[0])
             warnings.warn("Training interrupted by user.")
 
         if early_stopping:
@@ -586,7 +740,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self : object
             Returns a trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        with _unchanged_on_error(self):
+            return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -816,6 +971,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = _fit_label_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
+            fitted_kind = self._label_binarizer.y_type_
+            given_kind = type_of_target(y)
+            if fitted_kind.startswith("multilabel") != given_kind.startswith("multilabel"):
+                raise ValueError(
+                    f"The model was fitted on a {fitted_kind} target, but this call's `y` is "
+                    f"{given_kind}: warm_start and partial_fit cannot switch between "
+                    "multilabel and single-label targets. Fit a new estimator (or set "
+                    "warm_start=False) to change the kind of target."
+                )
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
@@ -883,13 +1047,19 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        if _check_partial_fit_first_call(self, classes):
-            multilabel = type_of_target(y).startswith("multilabel")
-            self._label_binarizer = _fit_label_binarizer(y if multilabel else classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with _unchanged_on_error(self):
+            if _check_partial_fit_first_call(self, classes):
+                with np.errstate(invalid="ignore"):  # NaN in y: refused by validation below
+                    multilabel = type_of_target(y).startswith("multilabel")
+                self._label_binarizer = _fit_label_binarizer(y if multilabel else classes)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
+
+        Computed from the network's raw output scores (log-sum-exp for softmax,
+        ``-log(1 + exp(-z))`` for logistic outputs), so it stays finite where the
+        probability itself rounds to 0.
 
         Parameters
         ----------
@@ -901,8 +1071,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         log_y_prob : ndarray of shape (n_samples, n_classes)
             The predicted log-probability of the sample for each class.
         """
-        y_prob = self.predict_proba(X)
-        return np.log(y_prob, out=y_prob)
+        self._check_fitted()
+        z = self._forward_pass_fast(X, output="identity")
+        if self.out_activation_ == "softmax":
+            z_max = z.max(axis=1, keepdims=True)
+            shifted = np.subtract(z, z_max, out=z)
+            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        # logistic: log p = -log(1 + e^-z), log(1 - p) = -log(1 + e^z)
+        log_p = -np.logaddexp(0, -z)
+        if self.n_outputs_ == 1:
+            return np.hstack([-np.logaddexp(0, z), log_p])
+        return log_p
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -1060,6 +1239,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        if y.dtype.kind not in "biuf":
+            # scikit-learn would fail later in the loss with a ufunc type error
+            raise ValueError(
+                f"MLPRegressor needs numeric targets, but y has dtype {y.dtype} (values such "
+                f"as {y.ravel()[0]!r})."
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
@@ -1091,4 +1276,5 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with _unchanged_on_error(self):
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
