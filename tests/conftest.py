@@ -16,7 +16,7 @@ from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
+    "test_gemm", "test_hostile_input", "test_memory_growth", "test_onnx", "test_properties"
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends
