@@ -28,8 +28,8 @@ from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 
 # Every operator the graph uses has had its current semantics since opset 13.
 _MIN_OPSET = 13
-# The newest opset this module was tested with; the default when onnx knows it.
-_NEWEST_TESTED_OPSET = 22
+# The default opset, as skl2onnx 1.20's (when the installed onnx knows it).
+_DEFAULT_OPSET = 22
 
 _HIDDEN_OPS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _OUTPUT_OPS = {"identity": None, "logistic": "Sigmoid", "softmax": "Softmax", "exp": "Exp"}
@@ -94,15 +94,9 @@ def _check_X_sample(model, X_sample):
     """The width and dtype check of X_sample: it must match what the graph takes."""
     if X_sample is None:
         return
-    if sp.issparse(X_sample):
-        shape, dtype = X_sample.shape, X_sample.dtype
-    else:
-        if not hasattr(X_sample, "shape") or not hasattr(X_sample, "dtype"):
-            X_sample = np.asarray(X_sample)
-        shape = X_sample.shape
-        dtype = getattr(X_sample, "dtype", None)
-        if not isinstance(dtype, np.dtype):  # a DataFrame: one dtype per column
-            dtype = np.asarray(X_sample).dtype
+    if not sp.issparse(X_sample):
+        X_sample = np.asarray(X_sample)  # a DataFrame gives its common dtype (object if mixed)
+    shape, dtype = X_sample.shape, X_sample.dtype
     if len(shape) != 2:
         raise ValueError(
             f"X_sample must be 2-D of shape (n_samples, {model.n_features_in_}), got shape "
@@ -285,8 +279,8 @@ def to_onnx(model, X_sample=None, *, target_opset=None):
         model's (float32 or float64). The graph is built from the fitted attributes alone.
     target_opset : int, default=None
         Opset of the default ONNX domain, from 13 up to the newest the installed onnx knows.
-        None takes the newest opset this module was tested with (22), or onnx's newest if
-        that is older.
+        None takes 22, skl2onnx's default, or onnx's newest if that is older. Every operator
+        of the graph has had its current meaning since opset 13.
 
     Returns
     -------
@@ -341,7 +335,7 @@ def to_onnx(model, X_sample=None, *, target_opset=None):
     _check_model(model)
     _check_X_sample(model, X_sample)
     newest = onnx.defs.onnx_opset_version()
-    opset = min(_NEWEST_TESTED_OPSET, newest) if target_opset is None else target_opset
+    opset = min(_DEFAULT_OPSET, newest) if target_opset is None else target_opset
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise TypeError(f"target_opset must be an int or None, got {target_opset!r}.")
     _check_opset(int(opset), newest)
