@@ -16,7 +16,8 @@ from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_dask", "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
+    "test_dask", "test_gemm", "test_hostile_input", "test_memory_growth", "test_onnx",
+    "test_properties", "test_thread_control",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends

@@ -3,8 +3,9 @@
 from . import _config
 from ._config import config, show_config
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+from ._onnx import to_onnx
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "config", "show_config", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "config", "show_config", "to_onnx", "__version__"]
 
 _config.apply_environment()
