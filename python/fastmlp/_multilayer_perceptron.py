@@ -809,11 +809,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_coefs = sum(a * b for a, b in pairwise(self._params_units))
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged fit's loss is inf/NaN
             if sample_weight_val is None:
-                loss = float(np.mean(row_loss))
+                loss = float(np.sum(row_loss)) / row_loss.shape[0]
             else:
                 w = np.asarray(sample_weight_val, dtype=np.float64)
-                w_sum = float(w.sum())
-                loss = float(np.dot(w, row_loss)) / w_sum if w_sum > 0 else np.nan
+                w_sum = float(np.sum(w))
+                loss = float(np.sum(w * row_loss)) / w_sum if w_sum > 0 else np.nan
             if self.alpha > 0:
                 coefs = self._arena()[:n_coefs].astype(np.float64)
                 loss += 0.5 * float(self.alpha) * float(np.dot(coefs, coefs)) * l2_scale
