@@ -4,7 +4,9 @@ The kernel set is chosen per test by the autouse `kernel_path` fixture; tests th
 themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
 process rotates through every path; test_properties.py, which draws the path with the rest of
 each example) run once, and so do the input validation tests of test_hostile_input.py (what they
-check happens before any kernel runs; the numerics, thread and estimator tests cover every path).
+check happens before any kernel runs; the numerics, thread and estimator tests cover every path)
+and the progress-bar, plotting and example tests (test_progress.py, test_plot.py,
+test_examples.py: what they check does not depend on the kernels).
 """
 
 import collections
@@ -16,7 +18,8 @@ from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
+    "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties",
+    "test_progress", "test_plot", "test_examples",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends
