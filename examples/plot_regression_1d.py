@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPRegressor
 
@@ -35,13 +34,11 @@ def main(out_dir=None):
     y_grid = np.sin(x_grid).ravel()
 
     fits, max_errors = {}, {}
-    # L-BFGS's own vector steps go through BLAS; on a few dozen parameters, BLAS threads only
-    # add synchronisation: one thread each
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for width in WIDTHS:
             model = MLPRegressor(hidden_layer_sizes=(width,), activation="tanh", solver="lbfgs",
-                                 alpha=0.0, tol=1e-10, max_iter=5000, random_state=0, n_jobs=1)
+                                 alpha=0.0, tol=1e-10, max_iter=5000, random_state=0)
             # inputs scaled to [-2, 2]: tanh units work best on inputs of order 1
             model.fit(x_train / np.pi, y_train)
             fits[width] = model.predict(x_grid / np.pi)
