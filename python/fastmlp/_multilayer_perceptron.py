@@ -724,8 +724,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         X_val, Y_val_core, sw_val,
                         self._l2_scale(sample_idx, batch_starts, batch_rows, sw_train64),
                     )
-                    self.validation_loss_curve_.append(val_loss)
                     score = self._score(X_val, y_val, sample_weight=sw_val, output=out)
+                    # appended next to the score (there): the two lists stay the same length
+                    self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val, score)
                 if bar is not None:
                     bar.set_postfix(_postfix(loss, score, val_loss), refresh=False)
