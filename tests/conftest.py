@@ -4,7 +4,10 @@ The kernel set is chosen per test by the autouse `kernel_path` fixture; tests th
 themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
 process rotates through every path; test_properties.py, which draws the path with the rest of
 each example) run once, and so do the input validation tests of test_hostile_input.py (what they
-check happens before any kernel runs; the numerics, thread and estimator tests cover every path).
+check happens before any kernel runs; the numerics, thread and estimator tests cover every path)
+and the tests of what does not depend on the kernels: progress bars, plots, examples, ONNX
+export, dask, thread control (test_progress.py, test_plot.py, test_examples.py, test_onnx.py,
+test_dask.py, test_thread_control.py).
 """
 
 import collections
@@ -16,8 +19,8 @@ from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_dask", "test_gemm", "test_hostile_input", "test_memory_growth", "test_onnx",
-    "test_properties", "test_thread_control",
+    "test_dask", "test_examples", "test_gemm", "test_hostile_input", "test_memory_growth",
+    "test_onnx", "test_plot", "test_progress", "test_properties", "test_thread_control",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends

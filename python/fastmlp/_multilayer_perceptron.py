@@ -6,6 +6,7 @@ objective or a whole prediction per call, with the GIL released.
 """
 
 import os
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+import sklearn
 from joblib import cpu_count
 from sklearn.base import (
     BaseEstimator,
@@ -125,6 +127,54 @@ def _unchanged_on_error(est):
             saved[k].clear()
             (saved[k].extend if isinstance(v, list) else saved[k].update)(v)
         raise
+
+
+def _tqdm_class():
+    """tqdm's bar class, or None when tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def _caller_stacklevel():
+    """The warnings stacklevel of the first frame outside fastmlp and scikit-learn (the user's
+    call to fit, also through a Pipeline or a search), counted from the caller of this."""
+    inside = tuple(os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _progress_bar(verbose, total, desc, unit):
+    """A tqdm bar on stderr when verbose >= 2, else None. Without tqdm, verbose >= 2 warns (once
+    a fit) and gives None: the fit prints verbose=1's lines only."""
+    if verbose is True or verbose < 2:
+        return None
+    tqdm = _tqdm_class()
+    if tqdm is None:
+        warnings.warn(
+            "verbose=%r shows a progress bar only when tqdm is installed; printing "
+            "verbose=1 output instead. Install it with: pip install \"fastmlp[progress]\""
+            % (verbose,),
+            UserWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+        return None
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=True)
+
+
+def _postfix(loss, score=None, val_loss=None):
+    """The progress bar's postfix: training loss, and with early stopping the validation
+    loss and score."""
+    postfix = {"loss": "%.6g" % loss}
+    if val_loss is not None:
+        postfix["val_loss"] = "%.6g" % val_loss
+    if score is not None:
+        postfix["val_score"] = "%.4f" % score
+    return postfix
 
 
 def _checked_hidden_layer_sizes(hidden_layer_sizes):
@@ -393,11 +443,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -486,11 +538,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             kept["x"] = np.array(intermediate_result.x, dtype=np.float64, copy=True)
             kept["fun"] = float(intermediate_result.fun)
             kept["n_iter"] += 1
+            if bar is not None:
+                bar.set_postfix(_postfix(kept["fun"]), refresh=False)
+                bar.update()
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if _scipy_takes_iprint():
             options["iprint"] = iprint
+        bar = self._progress_bar(self.max_iter, "iter")
         try:
             opt_res = scipy.optimize.minimize(
                 objective,
@@ -501,6 +557,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 callback=accepted,
             )
         except (_DivergedError, KeyboardInterrupt) as exc:
+            if bar is not None:
+                bar.close()
             self.n_iter_ = kept["n_iter"]
             self._set_arena(np.asarray(kept["x"], dtype=dtype), layer_units)
             if isinstance(exc, KeyboardInterrupt):
@@ -509,6 +567,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 return
             self.loss_ = kept["fun"] if kept["fun"] is not None else exc.args[0]
             raise _DivergedError(self._divergence_message(exc.args[0], self.n_iter_ + 1))
+        finally:
+            if bar is not None:
+                bar.close()
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         self._set_arena(np.asarray(opt_res.x, dtype=dtype), layer_units)
@@ -575,6 +636,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
+            Y_val_core = np.ascontiguousarray(y_val, dtype=dtype)  # binarised, for the loss
             y_val = self._validation_targets(y_val)
         else:
             X_train, y_train, sw_train = X, y, sample_weight
@@ -603,8 +665,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         arrays = [params] + [a for a in state.values() if isinstance(a, np.ndarray)]
         finite_copy = None if early_stopping else [a.copy() for a in arrays]
 
+        if early_stopping:
+            # validation_loss_curve_'s L2 term takes the per-sample scale of the epoch's training
+            # loss: the mean over its mini-batches (by rows) of 1 / (the batch's weight sum)
+            batch_starts = np.arange(0, n_samples, batch_size)
+            batch_rows = np.diff(np.append(batch_starts, n_samples))
+            sw_train64 = None if sw_train is None else np.asarray(sw_train, dtype=np.float64)
+
         # Adam's step count, which the core updates in place: right even when Ctrl-C stops an epoch
         adam_step = np.array([state.get("t", 0)], dtype=np.int64)
+        # partial_fit runs one epoch a call: no bar
+        bar = None if incremental else self._progress_bar(self.max_iter, "epoch")
+        score = val_loss = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -645,9 +717,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                    self._say("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if early_stopping:
+                    out, val_loss = self._held_out_output_and_loss(
+                        X_val, Y_val_core, sw_val,
+                        self._l2_scale(sample_idx, batch_starts, batch_rows, sw_train64),
+                    )
+                    score = self._score(X_val, y_val, sample_weight=sw_val, output=out)
+                    # appended next to the score (there): the two lists stay the same length
+                    self.validation_loss_curve_.append(val_loss)
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val, score)
+                if bar is not None:
+                    bar.set_postfix(_postfix(loss, score, val_loss), refresh=False)
+                    bar.update()
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = (
                         float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
@@ -672,40 +755,95 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
+                    if bar is not None:
+                        bar.close()  # before the warning, which would print on the bar's line
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
+            if bar is not None:
+                bar.close()
             if "t" in state:
                 state["t"] = int(adam_step[0])
             warnings.warn("Training interrupted by user.")
+        finally:
+            if bar is not None:
+                bar.close()  # also on early stopping, convergence and divergence
 
         if early_stopping:
             self._set_arena(_pack(self._best_coefs, self._best_intercepts, dtype), layer_units)
+
+    def _progress_bar(self, total, unit):
+        desc = "%s (%s)" % (type(self).__name__, self.solver)
+        return _progress_bar(self.verbose, total, desc, unit)
+
+    def _say(self, line):
+        """Print one of scikit-learn's verbose lines on stdout; with verbose >= 2 through
+        tqdm.write, which redraws the progress bar below it (the same bytes on stdout)."""
+        tqdm = _tqdm_class() if self.verbose is not True and self.verbose >= 2 else None
+        if tqdm is None:
+            print(line)
+        else:
+            tqdm.write(line, file=sys.stdout)
+
+    def _l2_scale(self, order, batch_starts, batch_rows, sample_weight):
+        """The factor of alpha/2·‖W‖² in this epoch's training loss: the mean over its
+        mini-batches, by rows, of 1 / (the batch's sum of sample weights); batches whose
+        weights sum to 0 or less take no step and count 0, as in the core."""
+        n = order.shape[0]
+        if sample_weight is None:
+            return batch_starts.shape[0] / n
+        sums = np.add.reduceat(sample_weight[order], batch_starts)
+        stepped = sums > 0
+        return float(np.sum(batch_rows[stepped] / sums[stepped])) / n
+
+    def _held_out_output_and_loss(self, X_val, Y_val, sample_weight_val, l2_scale):
+        """The network's output on the held-out set and its loss (validation_loss_curve_),
+        from one forward pass: the core's per-row loss of the training objective, averaged
+        with the sample weights, plus alpha/2·‖W‖²·l2_scale."""
+        z = self._core_forward(X_val, output="identity")
+        out, _, row_loss = _core.output_loss(
+            _OUTPUT_ACTIVATIONS[self.out_activation_], z, Y_val, None, self._n_threads()
+        )
+        n_coefs = sum(a * b for a, b in pairwise(self._params_units))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged fit's loss is inf/NaN
+            if sample_weight_val is None:
+                loss = float(np.sum(row_loss)) / row_loss.shape[0]
+            else:
+                w = np.asarray(sample_weight_val, dtype=np.float64)
+                w_sum = float(np.sum(w))
+                loss = float(np.sum(w * row_loss)) / w_sum if w_sum > 0 else np.nan
+            if self.alpha > 0:
+                coefs = self._arena()[:n_coefs].astype(np.float64)
+                loss += 0.5 * float(self.alpha) * float(np.dot(coefs, coefs)) * l2_scale
+        return out, loss
 
     def _trigger_stopping(self, msg, state):
         """Stop, or for SGD's adaptive schedule divide the learning rate by 5 and go on."""
         if self.solver != "sgd" or self.learning_rate != "adaptive":
             if self.verbose:
-                print(msg + " Stopping.")
+                self._say(msg + " Stopping.")
             return True
         if state["learning_rate"] <= 1e-6:
             if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
+                self._say(msg + " Learning rate too small. Stopping.")
             return True
         state["learning_rate"] /= 5.0
         if self.verbose:
-            print(msg + " Setting learning rate to %f" % state["learning_rate"])
+            self._say(msg + " Setting learning rate to %f" % state["learning_rate"])
         return False
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sample_weight_val):
+    def _update_no_improvement_count(
+        self, early_stopping, X_val, y_val, sample_weight_val, score=None
+    ):
         if early_stopping:
-            score = self._score(X_val, y_val, sample_weight=sample_weight_val)
+            if score is None:
+                score = self._score(X_val, y_val, sample_weight=sample_weight_val)
             self.validation_scores_.append(score)
             if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
+                self._say("Validation score: %f" % self.validation_scores_[-1])
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -751,8 +889,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         return True
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
+    def _score_with_function(self, X, y, sample_weight, score_function, output=None):
+        if output is None:
+            y_pred = self._predict(X, check_input=False)
+        else:
+            y_pred = self._prediction_from_output(output)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
@@ -809,8 +950,16 @@ _COMMON_PARAMS_DOC = """
         stopping and batch sampling. Same draws as scikit-learn.
     tol : float, default=1e-4
         Tolerance for the optimization.
-    verbose : bool, default=False
-        Whether to print progress messages to stdout.
+    verbose : bool or int, default=False
+        Whether to print progress messages to stdout: with ``True`` or ``1``, scikit-learn's
+        lines (``Iteration %d, loss = %.8f``, ``Validation score: %f``, the stopping
+        messages), byte for byte. With ``2`` (or more), ``fit`` also shows a tqdm progress
+        bar on stderr: one step per epoch (stochastic solvers, total ``max_iter``, with the
+        training loss and, under early stopping, the validation loss and score as postfix)
+        or per L-BFGS iteration. The bar is closed however training ends (convergence,
+        early stopping, ``max_iter``, Ctrl-C, divergence). ``partial_fit`` runs one epoch
+        a call and shows no bar. The bar needs tqdm (``pip install "fastmlp[progress]"``);
+        without it, ``verbose=2`` warns and prints what ``verbose=1`` prints.
     warm_start : bool, default=False
         Reuse the solution of the previous call to fit as initialization.
     momentum : float, default=0.9
@@ -847,6 +996,29 @@ _COMMON_ATTRS_DOC = """
         The loss at the end of each training step (stochastic solvers).
     validation_scores_ : list of shape (n_iter_,) or None
         The score on the held-out validation set at each iteration (early_stopping).
+    validation_loss_curve_ : list of shape (n_iter_,) or None
+        With ``early_stopping=True`` (stochastic solvers), the loss on the held-out
+        validation set at the end of each epoch, on the same scale as ``loss_curve_`` so
+        that the two curves can be drawn and compared directly; ``None`` when early
+        stopping is off (not set by ``solver='lbfgs'``), like ``validation_scores_``.
+        Entry ``i`` is computed at the weights ``W`` reached at the end of epoch ``i``
+        (not the best weights that early stopping returns) as
+
+        ``sum_v s_v * l(y_v, p_v) / sum_v s_v + alpha / 2 * ||W||^2 * c_i``
+
+        where ``v`` runs over the validation samples, ``s_v`` are their sample weights
+        (all 1 without ``sample_weight``), ``l`` is the per-sample loss that training
+        minimizes (summed over outputs: log-loss, half squared error or half Poisson
+        deviance, with the same clipping of probabilities), ``p_v`` the network's output,
+        ``||W||^2`` the sum of squares of all ``coefs_`` entries (not the intercepts), and
+        ``c_i`` the per-sample scale the L2 term has in ``loss_curve_[i]``: the mean over
+        the epoch's mini-batches, weighted by their numbers of rows, of
+        ``1 / (sum of the batch's sample weights)``. Without sample weights ``c_i`` is
+        (number of mini-batches) / (number of training samples), which is
+        ``1 / batch_size`` when every mini-batch is full. A plain held-out L2 term
+        ``alpha / 2 * ||W||^2 / sum_v s_v`` would instead change with the size of the
+        validation set and could not be compared with the training curve. Not in
+        scikit-learn (its issue 18507).
     best_validation_score_ : float or None
         The best validation score (early_stopping).
     t_ : int
@@ -1016,14 +1188,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return self._prediction_from_output(self._forward_pass_fast(X, check_input=check_input))
+
+    def _prediction_from_output(self, y_pred):
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
 
-    def _score(self, X, y, sample_weight=None):
+    def _score(self, X, y, sample_weight=None, output=None):
         return super()._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=accuracy_score
+            X, y, sample_weight=sample_weight, score_function=accuracy_score, output=output
         )
 
     @available_if(lambda est: est._check_solver())
@@ -1218,14 +1392,16 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return self._prediction_from_output(self._forward_pass_fast(X, check_input=check_input))
+
+    def _prediction_from_output(self, y_pred):
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
 
-    def _score(self, X, y, sample_weight=None):
+    def _score(self, X, y, sample_weight=None, output=None):
         return super()._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=r2_score
+            X, y, sample_weight=sample_weight, score_function=r2_score, output=output
         )
 
     def _validate_input(self, X, y, incremental, reset):
