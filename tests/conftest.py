@@ -3,20 +3,23 @@
 The kernel set is chosen per test by the autouse `kernel_path` fixture; tests that pick paths
 themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
 process rotates through every path; test_properties.py, which draws the path with the rest of
-each example) run once, and so do the input validation tests of test_hostile_input.py (what they
-check happens before any kernel runs; the numerics, thread and estimator tests cover every path).
+each example; test_build.py, which checks the built module and picks paths by FASTMLP_ARCH) run
+once, and so do the input validation tests of test_hostile_input.py (what they check happens
+before any kernel runs; the numerics, thread and estimator tests cover every path).
 """
 
 import collections
+import os
 
 import pytest
 from hypothesis import settings
 
+import fastmlp
 from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
+    "test_build", "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends
@@ -35,6 +38,12 @@ def pytest_configure(config):
 def property_draws(request):
     """Counter of property-test examples by outcome, summed over the session and printed."""
     return request.config.stash[_DRAWS]
+
+
+def pytest_report_header(config):
+    # which fastmlp is under test: .ci/wheel checks that it is the installed wheel
+    return [f"fastmlp under test: {os.path.dirname(fastmlp.__file__)}",
+            f"fastmlp ISA paths: {', '.join(ALL_PATHS)} (best: {_core.active_isa()})"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
