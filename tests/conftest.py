@@ -18,6 +18,12 @@ import fastmlp
 from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
+# FASTMLP_TEST_PATHS=best runs the tests on the best path only (.ci/wheel --smoke: it tests the
+# packaging, the main suite tests every path); unset or "all": every path.
+_WANTED = os.environ.get("FASTMLP_TEST_PATHS", "all").strip().lower() or "all"
+if _WANTED not in ("all", "best"):
+    raise pytest.UsageError(f"FASTMLP_TEST_PATHS={_WANTED!r}: use 'all' or 'best'")
+PATHS_UNDER_TEST = ALL_PATHS if _WANTED == "all" else ALL_PATHS[-1:]
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
     "test_build", "test_gemm", "test_hostile_input", "test_memory_growth", "test_properties"
 )
@@ -43,7 +49,8 @@ def property_draws(request):
 def pytest_report_header(config):
     # which fastmlp is under test: .ci/wheel checks that it is the installed wheel
     return [f"fastmlp under test: {os.path.dirname(fastmlp.__file__)}",
-            f"fastmlp ISA paths: {', '.join(ALL_PATHS)} (best: {_core.active_isa()})"]
+            f"fastmlp ISA paths: {', '.join(ALL_PATHS)}; tests run on: "
+            f"{', '.join(PATHS_UNDER_TEST)}"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -58,7 +65,7 @@ def pytest_generate_tests(metafunc):
     if "kernel_path" not in metafunc.fixturenames:
         return
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    paths = ("default",) if module in MODULES_THAT_PICK_THEIR_OWN_PATH else ALL_PATHS
+    paths = ("default",) if module in MODULES_THAT_PICK_THEIR_OWN_PATH else PATHS_UNDER_TEST
     metafunc.parametrize("kernel_path", paths, indirect=True)
 
 

@@ -142,9 +142,12 @@ def misplaced_functions(disassembly):
 
 def report(misplaced, binary):
     lines = [f"{len(misplaced)} function(s) of {binary} outside the per-ISA kernel namespaces "
-             f"({', '.join(KERNEL_NAMESPACES)}) need more than the x86-64 baseline, so calling "
-             "them on an older CPU is an illegal instruction. Give them internal linkage or "
-             "move them into their ISA's namespace (see cpp/kernels/epilogue_scalar.h):"]
+             f"({', '.join(KERNEL_NAMESPACES)}) need more than the x86-64 baseline: on an older "
+             "CPU, calling them is an illegal instruction. Code of a kernel file belongs in its "
+             "ISA's namespace, with internal linkage (see cpp/kernels/epilogue_scalar.h); a std:: "
+             "or shared inline/template function listed here is the copy a kernel file compiled "
+             "with its ISA flags, which the linker may hand to baseline callers too: keep such "
+             "functions out of the kernel files."]
     lines += [f"  {name}\n      {why}" for name, why in sorted(misplaced.items())]
     return "\n".join(lines)
 
