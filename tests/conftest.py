@@ -3,24 +3,34 @@
 The kernel set is chosen per test by the autouse `kernel_path` fixture; tests that pick paths
 themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
 process rotates through every path; test_properties.py, which draws the path with the rest of
-each example) run once, and so do the input validation tests of test_hostile_input.py (what they
-check happens before any kernel runs; the numerics, thread and estimator tests cover every path)
-and the tests of what does not depend on the kernels: progress bars, plots, examples, ONNX
-export, dask, thread control (test_progress.py, test_plot.py, test_examples.py, test_onnx.py,
-test_dask.py, test_thread_control.py).
+each example; test_build.py, which checks the built module and picks paths by FASTMLP_ARCH) run
+once, and so do the input validation tests of test_hostile_input.py (what they check happens
+before any kernel runs; the numerics, thread and estimator tests cover every path) and the tests
+of what does not depend on the kernels: progress bars, plots, examples, ONNX export, dask,
+thread control (test_progress.py, test_plot.py, test_examples.py, test_onnx.py, test_dask.py,
+test_thread_control.py).
 """
 
 import collections
+import os
 
 import pytest
 from hypothesis import settings
 
+import fastmlp
 from fastmlp import _core
 
 ALL_PATHS = tuple(_core.available_isas())
+# FASTMLP_TEST_PATHS=best runs the tests on the best path only (.ci/wheel --smoke: it tests the
+# packaging, the main suite tests every path); unset or "all": every path.
+_WANTED = os.environ.get("FASTMLP_TEST_PATHS", "all").strip().lower() or "all"
+if _WANTED not in ("all", "best"):
+    raise pytest.UsageError(f"FASTMLP_TEST_PATHS={_WANTED!r}: use 'all' or 'best'")
+PATHS_UNDER_TEST = ALL_PATHS if _WANTED == "all" else ALL_PATHS[-1:]
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
-    "test_dask", "test_examples", "test_gemm", "test_hostile_input", "test_memory_growth",
-    "test_onnx", "test_plot", "test_progress", "test_properties", "test_thread_control",
+    "test_build", "test_dask", "test_examples", "test_gemm", "test_hostile_input",
+    "test_memory_growth", "test_onnx", "test_plot", "test_progress", "test_properties",
+    "test_thread_control",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends
@@ -41,6 +51,13 @@ def property_draws(request):
     return request.config.stash[_DRAWS]
 
 
+def pytest_report_header(config):
+    # which fastmlp is under test: .ci/wheel checks that it is the installed wheel
+    return [f"fastmlp under test: {os.path.dirname(fastmlp.__file__)}",
+            f"fastmlp ISA paths: {', '.join(ALL_PATHS)}; tests run on: "
+            f"{', '.join(PATHS_UNDER_TEST)}"]
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     draws = config.stash[_DRAWS]
     if draws:
@@ -53,7 +70,7 @@ def pytest_generate_tests(metafunc):
     if "kernel_path" not in metafunc.fixturenames:
         return
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    paths = ("default",) if module in MODULES_THAT_PICK_THEIR_OWN_PATH else ALL_PATHS
+    paths = ("default",) if module in MODULES_THAT_PICK_THEIR_OWN_PATH else PATHS_UNDER_TEST
     metafunc.parametrize("kernel_path", paths, indirect=True)
 
 

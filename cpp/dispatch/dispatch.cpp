@@ -21,14 +21,14 @@ void check_panel_width(const GemmKernel<T>& k) {
 struct Table {
     std::vector<KernelSet> sets;  // available ones, best last
     Table() {
-        sets.push_back(portable_kernels());
+        sets.push_back(portable::kernels());
 #if defined(FASTMLP_HAVE_X86_KERNELS)
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            sets.push_back(avx2_kernels());
+            sets.push_back(avx2::kernels());
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-            sets.push_back(avx512_kernels());
+            sets.push_back(avx512::kernels());
 #endif
         for (const KernelSet& k : sets) {
             check_panel_width(k.sgemm);

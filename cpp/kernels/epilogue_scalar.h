@@ -1,12 +1,21 @@
 // The scalar epilogue, included by every kernel translation unit. Everything here has internal
 // linkage and calls only C math functions: an inline function with external linkage compiled
 // with AVX-512 flags could be picked by the linker for the portable path too.
+//
+// Each translation unit's copy lives in the namespace FASTMLP_ISA_NAMESPACE names: the per-ISA
+// kernel files define it as their ISA (avx2, avx512) before including this, so every function
+// compiled with ISA flags is named fastmlp::<isa>::..., which is how tests/test_build.py tells
+// kernel code from the rest in the built module. Other files get fastmlp::baseline.
 #pragma once
 #include <math.h>
 
 #include "../gemm/ukernel.h"
 
-namespace fastmlp {
+#ifndef FASTMLP_ISA_NAMESPACE
+#define FASTMLP_ISA_NAMESPACE baseline
+#endif
+
+namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
 
 inline float exp_of(float x) { return expf(x); }
@@ -58,12 +67,6 @@ inline void epilogue_on_tile(T* c, index_t ldc, index_t m, index_t n, const Epil
         }
 }
 
-}  // namespace
-}  // namespace fastmlp
-
-namespace fastmlp {
-namespace {
-
 // The transcendental half of bias_logistic / bias_tanh, on a stored tile that already has its bias.
 template <class T>
 inline void activate_tile(EpilogueKind kind, T* c, index_t ldc, index_t m, index_t n) {
@@ -76,4 +79,9 @@ inline void activate_tile(EpilogueKind kind, T* c, index_t ldc, index_t m, index
 }
 
 }  // namespace
+}  // namespace fastmlp::FASTMLP_ISA_NAMESPACE
+
+// Code in namespace fastmlp (or using it) calls these unqualified, as before.
+namespace fastmlp {
+using namespace FASTMLP_ISA_NAMESPACE;
 }  // namespace fastmlp

@@ -4,9 +4,12 @@
 //   so the same source is compiled once per ISA with that file's flags. Everything here has
 //   internal linkage: no copy built with one ISA's flags can be linked into another's path.
 #pragma once
+#ifndef FASTMLP_ISA_NAMESPACE
+#error "a per-ISA kernel file defines FASTMLP_ISA_NAMESPACE (its ISA's name) before including this"
+#endif
 #include "epilogue_scalar.h"
 
-namespace fastmlp {
+namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
 
 // One tile of M ≤ MR rows and NV vectors (NR = 2 vectors) of features.
@@ -96,4 +99,4 @@ void gemm_ukr_rows(index_t kc, const typename V::scalar* a, index_t rs_a, index_
 }
 
 }  // namespace
-}  // namespace fastmlp
+}  // namespace fastmlp::FASTMLP_ISA_NAMESPACE

@@ -1,14 +1,21 @@
 // One function per ISA translation unit, each returning its kernels. Only the dispatcher calls
-// them, and only after checking that the CPU runs that ISA.
+// them, and only after checking that the CPU runs that ISA. Everything a per-ISA file defines is
+// in its ISA's namespace (fastmlp::avx2, fastmlp::avx512; see epilogue_scalar.h).
 #pragma once
 #include "../gemm/ukernel.h"
 
 namespace fastmlp {
 
-KernelSet portable_kernels();
+namespace portable {
+KernelSet kernels();
+}
 #if defined(FASTMLP_HAVE_X86_KERNELS)
-KernelSet avx2_kernels();
-KernelSet avx512_kernels();
+namespace avx2 {
+KernelSet kernels();
+}
+namespace avx512 {
+KernelSet kernels();
+}
 #endif
 
 }  // namespace fastmlp

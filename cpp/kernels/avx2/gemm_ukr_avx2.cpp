@@ -1,11 +1,13 @@
 // AVX2 + FMA micro-kernels: 6 rows × 2 vectors of features, 12 ymm accumulators (BLIS haswell's
 // shape). Compiled with AVX2/FMA flags; reached only through the dispatcher.
+// Everything this file compiles is named fastmlp::avx2::... (see epilogue_scalar.h).
+#define FASTMLP_ISA_NAMESPACE avx2
 #include <immintrin.h>
 
 #include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
 
-namespace fastmlp {
+namespace fastmlp::avx2 {
 namespace {
 
 // lanes j < n of a 32-bit lane mask: a window into -1 ×8, 0 ×8
@@ -74,7 +76,7 @@ void gemm_ukr_avx2(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* 
 
 }  // namespace
 
-KernelSet avx2_kernels() {
+KernelSet kernels() {
     KernelSet set;
     set.isa = "avx2";
     set.sgemm = {gemm_ukr_avx2<float>, kMR, 16, 256, 120, 4096, "sgemm_ukr_avx2_6x16"};
@@ -82,4 +84,4 @@ KernelSet avx2_kernels() {
     return set;
 }
 
-}  // namespace fastmlp
+}  // namespace fastmlp::avx2

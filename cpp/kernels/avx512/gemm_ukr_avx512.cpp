@@ -1,11 +1,13 @@
 // AVX-512 (F/BW/DQ/VL) micro-kernels: 12 rows × 2 vectors of features, 24 zmm accumulators.
 // Compiled with AVX-512 flags; reached only through the dispatcher on CPUs that have them.
+// Everything this file compiles is named fastmlp::avx512::... (see epilogue_scalar.h).
+#define FASTMLP_ISA_NAMESPACE avx512
 #include <immintrin.h>
 
 #include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
 
-namespace fastmlp {
+namespace fastmlp::avx512 {
 namespace {
 
 template <class T>
@@ -107,7 +109,7 @@ constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-
 
 }  // namespace
 
-KernelSet avx512_kernels() {
+KernelSet kernels() {
     KernelSet set;
     set.isa = "avx512";
     set.sgemm = {gemm_ukr_avx512<float>, kMR, 32, 256, 240, 4096, "sgemm_ukr_avx512_12x32"};
@@ -119,4 +121,4 @@ KernelSet avx512_kernels() {
     return set;
 }
 
-}  // namespace fastmlp
+}  // namespace fastmlp::avx512

@@ -1,9 +1,11 @@
 // Portable micro-kernels: plain C++ the compiler vectorises for whatever baseline it targets.
 // They are the fallback on every CPU and the oracle the SIMD kernels are tested against.
+// Everything this file compiles is named fastmlp::portable::... (see epilogue_scalar.h).
+#define FASTMLP_ISA_NAMESPACE portable
 #include "../epilogue_scalar.h"
 #include "../kernel_sets.h"
 
-namespace fastmlp {
+namespace fastmlp::portable {
 namespace {
 
 template <class T, int MR, int NR>
@@ -34,7 +36,7 @@ void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const
 
 }  // namespace
 
-KernelSet portable_kernels() {
+KernelSet kernels() {
     KernelSet set;
     set.isa = "portable";
     set.sgemm = {gemm_ukr_portable<float, 4, 16>, 4, 16, 256, 128, 4096, "sgemm_ukr_portable_4x16"};
@@ -42,4 +44,4 @@ KernelSet portable_kernels() {
     return set;
 }
 
-}  // namespace fastmlp
+}  // namespace fastmlp::portable
