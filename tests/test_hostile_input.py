@@ -534,6 +534,19 @@ def test_core_size_arithmetic_is_checked(units, max_rows, dtype):
                       else np.zeros((1, 1), dtype=f"float{dtype}"), 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_core_refuses_unaligned_arrays(dtype):
+    """Test the core refuses an unaligned array with a TypeError rather than read it (a
+    misaligned load is undefined behaviour; the estimators pass aligned copies)."""
+    p = np.zeros(3 * 2 + 2 + 2 * 1 + 1, dtype)
+    X = np.ones((4, 3), dtype)
+    assert _core.forward([3, 2, 1], 3, 2, p, X, 1).shape == (4, 1)
+    with pytest.raises(TypeError, match="aligned"):
+        _core.forward([3, 2, 1], 3, 2, p, _unaligned(X), 1)
+    with pytest.raises(TypeError, match="aligned"):
+        _core.forward([3, 2, 1], 3, 2, _unaligned(p), X, 1)
+
+
 def test_core_csr_shape_at_int64_limit_is_refused():
     """Test CSR parts claiming 2^63 - 1 rows are refused (n_rows + 1 would overflow)."""
     data, idx, ptr = np.zeros(0), np.zeros(0, np.int64), np.zeros(1, np.int64)
@@ -542,6 +555,17 @@ def test_core_csr_shape_at_int64_limit_is_refused():
 
 
 # ---------------------------------------------------------- valid but odd layouts
+def _unaligned(a):
+    """A copy of a whose items start one byte past their alignment, as arrays unpickled from
+    a byte stream (dask, multiprocessing) can be: numpy flags it not aligned."""
+    a = np.ascontiguousarray(a)
+    raw = np.zeros(a.nbytes + 1, np.uint8)[1:]
+    out = raw.view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
 def _layouts(X):
     """name -> (X in that layout, the array it must behave exactly like)."""
     Xc = np.ascontiguousarray(X)
@@ -555,6 +579,7 @@ def _layouts(X):
         "negative_strides": (np.ascontiguousarray(Xc[::-1])[::-1], Xc),
         "big_endian": (Xc.astype(">f8"), Xc),
         "read_only": (readonly, Xc),
+        "unaligned": (_unaligned(Xc), Xc),
         "list": (Xc.tolist(), Xc),
         "tuple_rows": (tuple(map(tuple, Xc.tolist())), Xc),
     }
@@ -609,8 +634,8 @@ def test_layouts_give_identical_results(kind, layout, solver):
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_odd_y_and_sample_weight_layouts(kind):
-    """Test y and sample_weight as lists, big-endian, read-only or strided views give
-    the same bits as plain arrays."""
+    """Test y and sample_weight as lists, big-endian, read-only, strided or unaligned views
+    give the same bits as plain arrays."""
     Est, _, X, y = KINDS[kind]
     w = 0.5 + 0.25 * (np.arange(len(y)) % 7)  # exact in float32 too
     params = dict(hidden_layer_sizes=(5,), solver="adam", max_iter=4, random_state=1)
@@ -619,7 +644,8 @@ def test_odd_y_and_sample_weight_layouts(kind):
     ro_y.flags.writeable = ro_w.flags.writeable = False
     wide_w = np.repeat(w, 2)[::2]
     for yv, wv in [(y.tolist(), w.tolist()), (y.astype(y.dtype.newbyteorder(">")), w.astype(">f8")),
-                   (ro_y, ro_w), (y, wide_w), (y, w.astype(np.float32))]:
+                   (ro_y, ro_w), (y, wide_w), (y, w.astype(np.float32)),
+                   (_unaligned(y), _unaligned(w))]:
         est = _quiet(Est(**params).fit, X, yv, sample_weight=wv)
         _assert_same_model(ref, est)
 

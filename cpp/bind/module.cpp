@@ -48,11 +48,20 @@ template <class T>
 const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
 
 // The array itself, never a converted copy: a copy would silently drop in-place results.
+// Aligned too: numpy arrays made from a byte buffer (unpickled by dask or multiprocessing) may
+// start off their items' alignment, and the kernels' loads of such memory are undefined.
+void require_aligned(const py::array& a, const std::string& what) {
+    if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+        throw py::type_error(what + " must be an aligned numpy array (its items start off their alignment)");
+}
+
 template <class A>
 A exact(const py::handle& h, const std::string& what, const char* dtype) {
     if (!A::check_(h))
         throw py::type_error(what + " must be a C-contiguous numpy array of dtype " + dtype);
-    return py::reinterpret_borrow<A>(h);
+    auto a = py::reinterpret_borrow<A>(h);
+    require_aligned(a, what);
+    return a;
 }
 template <class T>
 Array<T> exact(const py::handle& h, const std::string& what) {
@@ -114,6 +123,7 @@ const T* optional_vector(const py::object& obj, index_t n, const char* what) {
 
 template <class T>
 void require_vector(const Array<T>& a, index_t n, const char* what) {
+    require_aligned(a, what);
     require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " must be 1-D with " + std::to_string(n) + " elements");
 }
 
@@ -127,6 +137,7 @@ Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
     if (Labels::check_(Y_obj) && py::cast<py::array>(Y_obj).ndim() == 1) {
         require(s.output == Output::softmax_cross_entropy, "class indices need a softmax output");
         labels_keep = py::reinterpret_borrow<Labels>(Y_obj);
+        require_aligned(labels_keep, "labels");
         require(labels_keep.shape(0) == n_rows, "labels must have one entry per row of X");
         const std::int32_t* l = labels_keep.data();
         for (index_t i = 0; i < n_rows; ++i)

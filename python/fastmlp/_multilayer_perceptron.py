@@ -73,14 +73,20 @@ def _arena_views(params, layer_units):
     return coefs, intercepts
 
 
+def _for_core(a, dtype):
+    """a as the core reads arrays: C-contiguous and aligned (an array unpickled from a byte
+    stream, as dask and multiprocessing hand them over, may be neither), copied only if not."""
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
+
+
 def _core_input(X, dtype):
     """X as the core reads it: a C-contiguous array, or the parts of a CSR matrix."""
     if sp.issparse(X):
         X = X.tocsr()
         return (
             _narrowed(X.data, dtype),
-            np.ascontiguousarray(X.indices, dtype=np.int64),
-            np.ascontiguousarray(X.indptr, dtype=np.int64),
+            _for_core(X.indices, np.int64),
+            _for_core(X.indptr, np.int64),
             X.shape[0],
             X.shape[1],
         )
@@ -91,7 +97,7 @@ def _narrowed(X, dtype):
     """Validated (finite) X as a C-contiguous array of dtype. A float32 model given float64 X
     beyond float32's range refuses it rather than compute on infinity and return NaN."""
     with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(X, dtype=dtype)
+        out = _for_core(X, dtype)
     if out.dtype.itemsize < X.dtype.itemsize and X.dtype.kind == "f" and not np.isfinite(out).all():
         raise ValueError(
             f"Input X contains a value too large for dtype('{out.dtype}'), the dtype of this model."
@@ -466,7 +472,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         layer_units = [n_features] + hidden_layer_sizes + [n_outputs]
         dtype = np.dtype(X.dtype) if first_pass else self._model_dtype()
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = _for_core(_check_sample_weight(sample_weight, X, dtype=dtype), dtype)
         if not first_pass and self._layer_units() != layer_units:
             raise ValueError(
                 f"The fitted network has layer sizes {self._layer_units()}, but this call "
@@ -501,8 +507,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Targets as the core reads them: class indices for softmax (the one-hot rows of the
         label binarizer, without the matrix), else a (n_samples, n_outputs) array of dtype."""
         if self.out_activation_ == "softmax":
-            return np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int32)
-        return np.ascontiguousarray(y, dtype=dtype)
+            return _for_core(np.argmax(y, axis=1), np.int32)
+        return _for_core(y, dtype)
 
     def _trainer(self, layer_units, dtype, max_rows):
         return _TRAINERS[dtype](
@@ -636,7 +642,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            Y_val_core = np.ascontiguousarray(y_val, dtype=dtype)  # binarised, for the loss
+            Y_val_core = _for_core(y_val, dtype)  # binarised, for the loss
             y_val = self._validation_targets(y_val)
         else:
             X_train, y_train, sw_train = X, y, sample_weight
@@ -657,7 +663,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         trainer = self._trainer(layer_units, dtype, batch_size)
         X_core = _core_input(X_train, dtype)
         Y_core = self._core_targets(y_train, dtype)
-        sw_core = None if sw_train is None else np.ascontiguousarray(sw_train, dtype=dtype)
+        sw_core = None if sw_train is None else _for_core(sw_train, dtype)
         solver = _SOLVERS[self.solver]
         # The weights and optimizer state after the last finite epoch, put back if an epoch
         # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
@@ -691,7 +697,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     X_core,
                     Y_core,
                     sw_core,
-                    np.ascontiguousarray(sample_idx, dtype=np.int64),
+                    _for_core(sample_idx, np.int64),
                     batch_size,
                     solver,
                     float(self.alpha),
