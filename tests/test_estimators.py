@@ -4,16 +4,12 @@ Where the behaviour is scikit-learn's, scikit-learn's own estimator is the oracl
 (same hyperparameters, same random draws, float64 trajectories equal to rounding).
 """
 
-import ast
 import copy
 import io
 import pickle
 import re
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 import warnings
 
 import joblib
@@ -1203,65 +1199,8 @@ def test_default_parameters_match_sklearn():
         assert ours == theirs
 
 
-# ------------------------------------------------------------------------ Ctrl-C
-_CTRL_C_SCRIPT = textwrap.dedent("""
-    import sys, warnings
-    import numpy as np
-    from fastmlp import MLPClassifier, _core
-
-    if len(sys.argv) > 1:  # run on the kernel set active in the parent
-        _core.set_isa(sys.argv[1])
-
-    rng = np.random.RandomState(0)
-    X = rng.standard_normal((100_000, 50))
-    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
-    clf = MLPClassifier(hidden_layer_sizes=(100,), max_iter=10_000, tol=0.0,
-                        n_iter_no_change=10**9, random_state=0)
-    print("READY", flush=True)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        clf.fit(X, y)
-    print("WARNINGS", repr([str(w.message) for w in caught]), flush=True)
-    print("N_ITER", clf.n_iter_, len(clf.loss_curve_), flush=True)
-    finite = all(np.isfinite(w).all() for w in clf.coefs_ + clf.intercepts_)
-    print("FINITE", finite, flush=True)
-    pred = clf.predict(X[:1000])
-    print("PREDICT", pred.shape[0], set(pred.tolist()) <= {0, 1}, flush=True)
-    print("SCORE", clf.score(X[:1000], y[:1000]), flush=True)
-""")
-
-
-def test_ctrl_c_interrupts_fit():
-    """Test SIGINT during a long fit stops it promptly with a warning and leaves a
-    usable model."""
-    isa = [_core.active_isa()] if hasattr(_core, "active_isa") else []
-    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT, *isa],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        if proc.stdout.readline().strip() != "READY":
-            proc.kill()
-            pytest.fail("the child did not start training:\n" + proc.communicate()[1])
-        time.sleep(1.0)
-        assert proc.poll() is None, "fit finished before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert elapsed < 5.0, f"took {elapsed:.1f} s to stop after SIGINT"
-    fields = dict(line.split(" ", 1) for line in out.splitlines())
-    assert "Training interrupted by user." in ast.literal_eval(fields["WARNINGS"])
-    n_iter, n_curve = map(int, fields["N_ITER"].split())
-    assert n_iter < 10_000 and n_curve == n_iter
-    assert fields["FINITE"] == "True"
-    assert fields["PREDICT"] == "1000 True"
-    assert 0.0 <= float(fields["SCORE"]) <= 1.0
-
-
+# ------------------------------------------------------------------------ memory
+# (Ctrl-C during fit: tests/test_threads.py)
 def test_wide_sparse_input_allocates_no_dense_batch():
     """Test a CSR fit allocates nothing of size batch x n_features: with a million features a
     dense batch buffer alone would take 800 MB."""
