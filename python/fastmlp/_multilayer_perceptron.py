@@ -719,18 +719,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        trainer = self._trainer(
-            layer_units,
-            dtype,
-            min(n_samples, _FULL_BATCH_BLOCK_ROWS) if self.solver == "rprop" else batch_size,
-        )
+        if self.solver == "rprop":
+            trainer = _RpropEpochs(
+                self._trainer(layer_units, dtype, min(n_samples, _FULL_BATCH_BLOCK_ROWS)), state
+            )
+        else:
+            trainer = self._trainer(layer_units, dtype, batch_size)
         X_core = _core_input(X_train, dtype)
         Y_core = self._core_targets(y_train, dtype)
         sw_core = None if sw_train is None else _for_core(sw_train, dtype)
         solver = _SOLVERS.get(self.solver)
         dropout = self._checked_dropout(len(layer_units) - 2)
         dropout = dropout if any(r > 0 for r in dropout) else None
-        grad = np.empty_like(params) if self.solver == "rprop" else None
         # The weights and optimizer state after the last finite epoch, put back if an epoch
         # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
         # Early stopping needs none: it returns its best weights, as scikit-learn does.
@@ -752,40 +752,36 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                if self.shuffle and self.solver != "rprop":
+                if self.shuffle and self.solver != "rprop":  # full batch: order is moot
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
-                if self.solver == "rprop":
-                    loss = self._rprop_epoch(trainer, params, grad, state, X_core, Y_core, sw_core)
-                    t = None
-                else:
-                    seed = 0
-                    if dropout is not None:  # drawn only then: the default's draws stay sklearn's
-                        seed = int(self._random_state.randint(np.iinfo(np.int64).max))
-                    loss, t = trainer.train_epoch(
-                        params,
-                        state.get("velocity"),
-                        state.get("m"),
-                        state.get("v"),
-                        adam_step,
-                        X_core,
-                        Y_core,
-                        sw_core,
-                        _for_core(sample_idx, np.int64),
-                        batch_size,
-                        solver,
-                        float(self.alpha),
-                        state["learning_rate"],
-                        float(self.momentum),
-                        bool(self.nesterovs_momentum),
-                        float(self.beta_1),
-                        float(self.beta_2),
-                        float(self.epsilon),
-                        self._n_threads(),
-                        weight_decay=float(self.weight_decay),
-                        max_grad_norm=float(self.max_grad_norm or 0.0),
-                        dropout=dropout,
-                        dropout_seed=seed,
-                    )
+                seed = 0
+                if dropout is not None:  # drawn only then: the default's draws stay sklearn's
+                    seed = int(self._random_state.randint(np.iinfo(np.int64).max))
+                loss, t = trainer.train_epoch(
+                    params,
+                    state.get("velocity"),
+                    state.get("m"),
+                    state.get("v"),
+                    adam_step,
+                    X_core,
+                    Y_core,
+                    sw_core,
+                    _for_core(sample_idx, np.int64),
+                    batch_size,
+                    solver,
+                    float(self.alpha),
+                    state["learning_rate"],
+                    float(self.momentum),
+                    bool(self.nesterovs_momentum),
+                    float(self.beta_1),
+                    float(self.beta_2),
+                    float(self.epsilon),
+                    self._n_threads(),
+                    weight_decay=float(self.weight_decay),
+                    max_grad_norm=float(self.max_grad_norm or 0.0),
+                    dropout=dropout,
+                    dropout_seed=seed,
+                )
                 if finite_copy is not None:
                     if not (np.isfinite(loss) and np.isfinite(params).all()):
                         for a, copy in zip(arrays, finite_copy):
@@ -857,18 +853,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if early_stopping:
             self._set_arena(_pack(self._best_coefs, self._best_intercepts, dtype), layer_units)
-
-    def _rprop_epoch(self, trainer, params, grad, state, X, Y, sample_weight):
-        """One full-batch iRPROP- epoch: the objective and its gradient (into grad) over every
-        row, as L-BFGS evaluates them, then the step. Returns the objective before the step."""
-        n_threads = self._n_threads()
-        loss = trainer.loss_and_grad(grad, params, X, Y, sample_weight, float(self.alpha), n_threads)
-        if np.isfinite(loss):
-            _core.rprop_update(
-                params, state["step"], state["prev"], grad, *_RPROP_ETAS, *_RPROP_STEP_SIZES,
-                n_threads,
-            )
-        return loss
 
     def _progress_bar(self, total, unit):
         desc = "%s (%s)" % (type(self).__name__, self.solver)
@@ -997,6 +981,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _RpropEpochs:
+    """solver='rprop' behind the core trainer's train_epoch, so that _fit_stochastic runs it
+    like sgd and adam: each epoch is the full-batch objective and its gradient over every row
+    (Trainer.loss_and_grad, as L-BFGS evaluates them) and one iRPROP- step of the core on the
+    arena and the state's step sizes and previous gradient. The mini-batch and the other
+    solvers' arguments are not used. Returns the objective before the step."""
+
+    def __init__(self, trainer, state):
+        self._trainer = trainer
+        self._state = state
+        self._grad = np.empty_like(state["step"])
+
+    def train_epoch(self, params, velocity, m, v, t, X, Y, sample_weight, order, batch_size,
+                    solver, alpha, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                    n_threads, **stochastic_only):
+        # stochastic_only: dropout, weight_decay, max_grad_norm, at their defaults (_fit
+        # refuses rprop with any other value)
+        loss = self._trainer.loss_and_grad(self._grad, params, X, Y, sample_weight, alpha,
+                                           n_threads)
+        if np.isfinite(loss):
+            _core.rprop_update(params, self._state["step"], self._state["prev"], self._grad,
+                               *_RPROP_ETAS, *_RPROP_STEP_SIZES, n_threads)
+        return loss, int(t[0])
 
 
 def _fit_label_binarizer(labels):
