@@ -1196,6 +1196,9 @@ def test_default_parameters_match_sklearn():
     for Est, SkEst in ESTIMATORS.values():
         ours, theirs = Est().get_params(), SkEst().get_params()
         assert ours.pop("n_jobs") is None
+        # issue 6 (part opt): new parameters whose defaults keep scikit-learn's results
+        assert (ours.pop("dropout"), ours.pop("weight_decay"), ours.pop("max_grad_norm")) == (
+            0.0, 0.0, None)
         assert ours == theirs
 
 

@@ -173,7 +173,9 @@ void bind_dtype(py::module_& m, const char* suffix) {
             [](TrainerT& tr, py::object params_obj, py::object velocity, py::object m1, py::object m2,
                py::object t_obj, py::object X_obj, py::object Y_obj, py::object sw, py::object order_obj,
                index_t batch_size, int solver, double alpha, double lr, double momentum,
-               bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads) {
+               bool nesterov, double beta_1, double beta_2, double epsilon, int n_threads,
+               double weight_decay, double max_grad_norm, py::object dropout_obj,
+               std::uint64_t dropout_seed) {
                 const NetSpec& s = tr.spec();
                 auto params = exact<T>(params_obj, "params");
                 auto order = exact_index(order_obj, "order");
@@ -215,6 +217,19 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 h.beta_1 = beta_1;
                 h.beta_2 = beta_2;
                 h.epsilon = epsilon;
+                require(weight_decay >= 0.0, "weight_decay must be >= 0");
+                require(max_grad_norm >= 0.0, "max_grad_norm must be >= 0 (0 is off)");
+                h.weight_decay = weight_decay;
+                h.max_grad_norm = max_grad_norm;
+                std::vector<double> rates;  // one per hidden layer, each in [0, 1)
+                if (!dropout_obj.is_none()) {
+                    rates = dropout_obj.cast<std::vector<double>>();
+                    require(index_t(rates.size()) == s.n_layers() - 1,
+                            "dropout needs one rate per hidden layer");
+                    for (double r : rates) require(r >= 0.0 && r < 1.0, "dropout rates must be in [0, 1)");
+                    h.dropout = rates.data();
+                    h.dropout_seed = dropout_seed;
+                }
                 const std::function<bool()> should_stop = signal_poll();
                 T* p = params.mutable_data();
                 EpochResult r;
@@ -226,7 +241,14 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 if (r.interrupted) throw py::error_already_set();
                 return py::make_tuple(r.loss, state.t);
             },
-            "One epoch of mini-batch updates; returns (epoch loss, Adam step count).")
+            py::arg("params"), py::arg("velocity"), py::arg("m"), py::arg("v"), py::arg("t"), py::arg("X"),
+            py::arg("Y"), py::arg("sample_weight"), py::arg("order"), py::arg("batch_size"), py::arg("solver"),
+            py::arg("alpha"), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
+            py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("n_threads"),
+            py::arg("weight_decay") = 0.0, py::arg("max_grad_norm") = 0.0, py::arg("dropout") = py::none(),
+            py::arg("dropout_seed") = std::uint64_t(0),
+            "One epoch of mini-batch updates; returns (epoch loss, Adam step count). dropout: None or "
+            "one rate per hidden layer; weight_decay, max_grad_norm: 0 is off.")
         .def(
             "loss_and_grad",
             [](TrainerT& tr, py::object grad_obj, py::object params_obj, py::object X_obj,
@@ -278,6 +300,30 @@ void bind_dtype(py::module_& m, const char* suffix) {
         py::arg("n_threads"), py::arg("check_finite") = false,
         "The network's output for X; None when check_finite and X holds NaN or infinity.");
 
+    // One iRPROP- step over the flat arenas (params, step sizes, previous gradient, all updated
+    // in place) from the finished full-batch gradient grad.
+    m.def("rprop_update", [](Array<T> params, Array<T> step, Array<T> prev, Array<T> grad,
+                             double eta_minus, double eta_plus, double step_min, double step_max,
+                             int n_threads) {
+        const index_t n = params.size();
+        require_vector(params, n, "params");
+        require_vector(step, n, "step");
+        require_vector(prev, n, "prev");
+        require_vector(grad, n, "grad");
+        require(0.0 < eta_minus && eta_minus < 1.0 && eta_plus > 1.0, "need 0 < eta_minus < 1 < eta_plus");
+        require(0.0 < step_min && step_min <= step_max, "need 0 < step_min <= step_max");
+        T* p = params.mutable_data();
+        T* st = step.mutable_data();
+        T* pr = prev.mutable_data();
+        const T* g = grad.data();
+        py::gil_scoped_release release;
+        run_in_team(n_threads, n >= kTeamMinMacs, [&] {
+            rprop_update(p, st, pr, g, n, eta_minus, eta_plus, step_min, step_max);
+        });
+    },
+          py::arg("params").noconvert(), py::arg("step").noconvert(), py::arg("prev").noconvert(),
+          py::arg("grad").noconvert(), py::arg("eta_minus"), py::arg("eta_plus"), py::arg("step_min"),
+          py::arg("step_max"), py::arg("n_threads"));
     // Single ops, for the tests that compare each one with a NumPy reference.
     m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads, int activation) {
         require(activation >= 0 && activation <= 3, "unknown activation code");
@@ -439,6 +485,20 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "fastmlp's compiled core (private: use fastmlp.MLPClassifier / MLPRegressor)";
     bind_dtype<float>(m, "32");
     bind_dtype<double>(m, "64");
+    // Dropout masks as training draws them, for the tests: (N, C), float64, of 0 or 1/(1-rate),
+    // for hidden layer `layer` in batch `batch` of an epoch whose dropout seed is `seed`.
+    m.def("dropout_mask", [](index_t N, index_t C, double rate, std::uint64_t seed, std::int64_t batch,
+                             std::int64_t layer) {
+        require(N >= 0 && C >= 0 && rate >= 0.0 && rate < 1.0, "bad dropout_mask arguments");
+        Array<double> out({N, C}), mask({N, C});
+        std::vector<double> ones(std::size_t(N * C), 1.0);
+        run_in_team(1, false, [&] {
+            dropout_forward(out.mutable_data(), mask.mutable_data(), ones.data(), N, C, rate,
+                            dropout_key(seed, batch, layer));
+        });
+        return mask;
+    },
+          py::arg("N"), py::arg("C"), py::arg("rate"), py::arg("seed"), py::arg("batch"), py::arg("layer"));
     m.def("available_isas", &available_isas, "Kernel sets this build has and this CPU runs, best last.");
     m.def("active_isa", []() { return std::string(active_kernels().isa); });
     m.def("set_isa", [](const std::string& isa) { set_active_isa(isa); },

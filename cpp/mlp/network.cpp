@@ -124,7 +124,21 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
     row_loss_.resize(max_rows);
     grad_.resize(spec_.n_params());
     block_rows_.resize(max_rows);
-    square_sums_.resize(square_sum_chunks(spec_.n_coefs()));
+    square_sums_.resize(square_sum_chunks(spec_.n_params()));  // n_coefs (L2) or n_params (clipping)
+}
+
+template <class T>
+void Trainer<T>::prepare_dropout(const double* dropout) {
+    const index_t hidden = spec_.n_layers() - 1;
+    dropped_.resize(hidden);
+    masks_.resize(hidden);
+    for (index_t l = 0; l < hidden; ++l) {
+        if (!drops(dropout, l) || !dropped_[l].empty()) continue;
+        const index_t size = checked_mul(max_rows_, spec_.units[l + 1]);
+        require_allocatable(checked_mul(size, 2), sizeof(T));
+        dropped_[l].resize(size);
+        masks_[l].resize(size);
+    }
 }
 
 template <class T>
@@ -158,8 +172,13 @@ bool Trainer<T>::step_is_parallel(const InputMatrix<T>& X, index_t B, int n_thre
 template <class T>
 void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
                             const T* sample_weight, const std::int64_t* rows, index_t B,
-                            bool accumulate) {
+                            bool accumulate, const double* dropout, std::uint64_t dropout_seed,
+                            std::int64_t batch) {
     const NetSpec& s = spec_;
+    // what hidden layer l hands to the next: its output, or with dropout the dropped-out copy
+    const auto hidden_out = [&](index_t l) {
+        return drops(dropout, l) ? dropped_[l].data() : acts_[l].data();
+    };
     const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
 
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights, in
@@ -200,9 +219,12 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
             linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1]);
             activation_forward(act, out, B * s.units[1]);
         } else {
-            linear_forward(out, l == 0 ? input_.data() : acts_[l - 1].data(), W, b, B, s.units[l],
+            linear_forward(out, l == 0 ? input_.data() : hidden_out(l - 1), W, b, B, s.units[l],
                            s.units[l + 1], act, gemm_ws_);
         }
+        if (l + 1 < L && drops(dropout, l))
+            dropout_forward(dropped_[l].data(), masks_[l].data(), out, B, s.units[l + 1], dropout[l],
+                            dropout_key(dropout_seed, batch, l));
     }
 
     // output map, loss and the output delta p - y in one pass per row
@@ -231,10 +253,17 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
             linear_backward_csr(dW, db, dout, X, rows, B, C0, s.units[1], accumulate);
             continue;
         }
-        const T* inp = l == 0 ? input_.data() : acts_[l - 1].data();
+        const T* inp = l == 0 ? input_.data() : hidden_out(l - 1);
         T* dinp = l == 0 ? nullptr : deltas_[l - 1].data();
+        // through a dropout the derivative comes after the mask, from the un-dropped output
+        const bool dropped = l > 0 && drops(dropout, l - 1);
         linear_backward(dinp, dW, db, dout, inp, params + s.coef_offset(l), B, s.units[l],
-                        s.units[l + 1], s.hidden, accumulate, gemm_ws_);
+                        s.units[l + 1], dropped ? Activation::identity : s.hidden, accumulate,
+                        gemm_ws_);
+        if (dropped) {
+            dropout_backward(dinp, masks_[l - 1].data(), B * s.units[l]);
+            activation_backward(s.hidden, dinp, acts_[l - 1].data(), B * s.units[l]);
+        }
     }
 }
 
@@ -257,31 +286,55 @@ void Trainer<T>::l2_term(const T* params, double alpha, double weight_sum) {
     l2_ = 0.5 * alpha * squares / weight_sum;
 }
 
+template <class T>
+void Trainer<T>::clip_gradient(T* grad, const T* params, double alpha, double weight_sum,
+                               double max_norm) {
+    // grad and params are (n_params), in the arena layout; grad holds the raw sums
+    const index_t n_coefs = spec_.n_coefs(), n = spec_.n_params();
+    const T a = T(alpha), scale = T(weight_sum);
+#pragma omp for schedule(static) nowait
+    for (index_t i = 0; i < n_coefs; ++i) grad[i] = finished_gradient<true>(grad[i], params[i], a, scale);
+#pragma omp for schedule(static)
+    for (index_t i = n_coefs; i < n; ++i) grad[i] = finished_gradient<false>(grad[i], params[i], a, scale);
+    const double norm = std::sqrt(sum_of_squares(square_sums_.data(), grad, n));
+    const T c = T(std::min(1.0, max_norm / (norm + 1e-6)));
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < n; ++i) grad[i] *= c;
+}
+
 namespace {
 
 // The optimizer's pass over [begin, end) of the arenas, weights ([0, n_coefs)) or biases, with
 // the gradient finished on the fly. Team code with no barrier at the end.
-template <bool Weight, class T>
+// Decay: the weights' decoupled weight decay, params·keep (keep = 1 - lr·weight_decay) before
+// the step is added, as torch.optim.AdamW.
+template <bool Weight, bool Decay = false, class T>
 void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a, T scale, T mu,
-               T lr, bool nesterov) {
+               T lr, bool nesterov, T keep = T(1)) {
 #pragma omp for schedule(static) nowait
     for (index_t i = begin; i < end; ++i) {
         const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         const T v = mu * vel[i] - lr * g;
         vel[i] = v;
-        params[i] += nesterov ? mu * v - lr * g : v;
+        if constexpr (Decay)
+            params[i] = params[i] * keep + (nesterov ? mu * v - lr * g : v);
+        else
+            params[i] += nesterov ? mu * v - lr * g : v;
     }
 }
 
-template <bool Weight, class T>
+template <bool Weight, bool Decay = false, class T>
 void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end, T a, T scale,
-                T lr, T b1, T b2, T one_b1, T one_b2, T eps) {
+                T lr, T b1, T b2, T one_b1, T one_b2, T eps, T keep = T(1)) {
 #pragma omp for schedule(static) nowait
     for (index_t i = begin; i < end; ++i) {
         const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
         m[i] = b1 * m[i] + one_b1 * g;
         v[i] = b2 * v[i] + one_b2 * (g * g);
-        params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
+        if constexpr (Decay)
+            params[i] = params[i] * keep + (-lr * m[i]) / (std::sqrt(v[i]) + eps);
+        else
+            params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
     }
 }
 
@@ -295,7 +348,11 @@ void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, 
     const T a = T(h.alpha), scale = T(weight_sum);
     if (h.solver == Solver::sgd) {
         const T mu = T(h.momentum), lr = T(h.learning_rate);
-        sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov);
+        if (h.weight_decay > 0.0)
+            sgd_range<true, true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr,
+                                  h.nesterov, T(1.0 - h.learning_rate * h.weight_decay));
+        else
+            sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov);
         sgd_range<false>(params, state.velocity, grad, n_coefs, n, a, scale, mu, lr, h.nesterov);
     } else {
         const double t = double(step);
@@ -303,12 +360,34 @@ void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, 
                        (1.0 - std::pow(h.beta_1, t)));
         const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
                 one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
-        adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2, one_b1,
-                         one_b2, eps);
+        // AdamW decays by the schedule's rate, without Adam's bias correction
+        if (h.weight_decay > 0.0)
+            adam_range<true, true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2,
+                                   one_b1, one_b2, eps, T(1.0 - h.learning_rate * h.weight_decay));
+        else
+            adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2,
+                             one_b1, one_b2, eps);
         adam_range<false>(params, state.m, state.v, grad, n_coefs, n, a, scale, lr, b1, b2,
                           one_b1, one_b2, eps);
     }
 #pragma omp barrier
+}
+
+template <class T>
+void rprop_update(T* params, T* step, T* prev, const T* grad, index_t n, double eta_minus,
+                  double eta_plus, double step_min, double step_max) {
+    // params, step, prev and grad are (n), all in the arena layout
+    const T em = T(eta_minus), ep = T(eta_plus), lo = T(step_min), hi = T(step_max);
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < n; ++i) {
+        T g = grad[i];
+        const T s = g * prev[i];
+        const T factor = s > T(0) ? ep : (s < T(0) ? em : T(1));
+        step[i] = std::min(std::max(step[i] * factor, lo), hi);
+        if (s < T(0)) g = T(0);
+        params[i] -= (g > T(0) ? step[i] : (g < T(0) ? -step[i] : T(0)));
+        prev[i] = g;
+    }
 }
 
 template <class T>
@@ -319,6 +398,9 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
     if (batch_size <= 0 || batch_size > max_rows_)
         throw std::invalid_argument("batch_size must be in [1, max_rows]");
     prepare(X);
+    if (hyper.dropout) prepare_dropout(hyper.dropout);
+    Hyper clipped = hyper;  // with clipping the optimizer reads the finished, clipped gradient
+    clipped.alpha = 0.0;
     // one parallel region per step: forward, loss, backward and the optimizer share one team
     const bool parallel = step_is_parallel(X, std::min(batch_size, n), n_threads);
     EpochResult result;
@@ -332,12 +414,20 @@ EpochResult Trainer<T>::train_epoch(T* params, OptimizerState<T>& state, const I
         const std::int64_t step = state.t + 1;
         batch_loss_ = batch_weight_sum_ = 0.0;
         run_in_team(n_threads, parallel, [&] {
-            batch_pass(grad_.data(), params, X, Y, sample_weight, order + start, B, false);
+            batch_pass(grad_.data(), params, X, Y, sample_weight, order + start, B, false,
+                       hyper.dropout, hyper.dropout_seed, start / batch_size);
             // a batch whose weights are all zero carries no information: skip its step
             if (batch_weight_sum_ > 0.0) {
                 l2_term(params, hyper.alpha, batch_weight_sum_);
-                optimizer_update(params, state, grad_.data(), spec_.n_params(), spec_.n_coefs(),
-                                 batch_weight_sum_, hyper, step);
+                if (hyper.max_grad_norm > 0.0) {
+                    clip_gradient(grad_.data(), params, hyper.alpha, batch_weight_sum_,
+                                  hyper.max_grad_norm);
+                    optimizer_update(params, state, grad_.data(), spec_.n_params(),
+                                     spec_.n_coefs(), 1.0, clipped, step);
+                } else {
+                    optimizer_update(params, state, grad_.data(), spec_.n_params(),
+                                     spec_.n_coefs(), batch_weight_sum_, hyper, step);
+                }
             }
         });
         if (batch_weight_sum_ > 0.0) {
@@ -455,5 +545,7 @@ template bool all_finite<float>(const InputMatrix<float>&, int);
 template bool all_finite<double>(const InputMatrix<double>&, int);
 template void optimizer_update<float>(float*, const OptimizerState<float>&, const float*, index_t, index_t, double, const Hyper&, std::int64_t);
 template void optimizer_update<double>(double*, const OptimizerState<double>&, const double*, index_t, index_t, double, const Hyper&, std::int64_t);
+template void rprop_update<float>(float*, float*, float*, const float*, index_t, double, double, double, double);
+template void rprop_update<double>(double*, double*, double*, const double*, index_t, double, double, double, double);
 
 }  // namespace fastmlp

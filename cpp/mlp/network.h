@@ -42,6 +42,16 @@ struct Hyper {
     double momentum = 0.9;
     bool nesterov = true;
     double beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-8;
+    // decoupled weight decay (AdamW's, also for SGD): the weights, not the biases, are multiplied
+    // by 1 - learning_rate·weight_decay in the step; 0 is off
+    double weight_decay = 0.0;
+    // the finished gradient (with the L2 term) is scaled by min(1, max_grad_norm / (‖g‖₂ + 1e-6))
+    // before the step, as torch.nn.utils.clip_grad_norm_; 0 is off
+    double max_grad_norm = 0.0;
+    // inverted dropout on the hidden layers' outputs: one rate per hidden layer (n_layers - 1 of
+    // them), or null for none; the masks of batch b of the epoch come from dropout_key(seed, b, l)
+    const double* dropout = nullptr;
+    std::uint64_t dropout_seed = 0;
 };
 
 // SGD uses velocity; Adam uses m, v and its step count t. Arrays have n_params elements.
@@ -105,8 +115,19 @@ class Trainer {
     // Team code, like the ops. Forward, loss and backward over X's rows[0..B). Adds the
     // unscaled gradient (Xᵀ·delta and Σ delta, no L2) into grad when accumulate, else
     // overwrites it. Adds Σ_rows w·loss_row to batch_loss_ and Σ w to batch_weight_sum_.
+    // With dropout (rates, one per hidden layer, or null), hidden layer l's output feeds the next
+    // layer through dropped_[l] = acts_[l] ⊙ masks_[l], masks keyed by dropout_key(seed, batch, l).
     void batch_pass(T* grad, const T* params, const InputMatrix<T>& X, const Targets<T>& Y,
-                    const T* sample_weight, const std::int64_t* rows, index_t B, bool accumulate);
+                    const T* sample_weight, const std::int64_t* rows, index_t B, bool accumulate,
+                    const double* dropout = nullptr, std::uint64_t dropout_seed = 0,
+                    std::int64_t batch = 0);
+    // Whether hidden layer l drops units under these rates.
+    static bool drops(const double* dropout, index_t l) { return dropout && dropout[l] > 0.0; }
+    // Sizes dropped_ and masks_ for the layers that drop (outside any parallel region).
+    void prepare_dropout(const double* dropout);
+    // Team code: grad (raw sums) becomes the finished gradient, scaled to global norm at most
+    // max_norm (clip_grad_norm_'s rule), computed in double with a fixed reduction order.
+    void clip_gradient(T* grad, const T* params, double alpha, double weight_sum, double max_norm);
     // Team code: l2_ = 0.5·alpha·‖W‖² / weight_sum, the weights' L2 term of the objective
     void l2_term(const T* params, double alpha, double weight_sum);
 
@@ -115,6 +136,7 @@ class Trainer {
     std::vector<T> input_, targets_, weights_;   // gathered batch: X rows, Y rows, sample weights
     std::vector<std::int32_t> labels_;           // gathered class indices, when Y has them
     std::vector<std::vector<T>> acts_, deltas_;  // per layer output, (max_rows, units[l+1])
+    std::vector<std::vector<T>> dropped_, masks_;  // per hidden layer that drops, as acts_
     std::vector<double> row_loss_;
     std::vector<T> grad_;
     std::vector<std::int64_t> block_rows_;
@@ -140,5 +162,14 @@ bool all_finite(const InputMatrix<T>& X, int n_threads);
 template <class T>
 void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, index_t n,
                       index_t n_coefs, double weight_sum, const Hyper& hyper, std::int64_t step);
+
+// Team code. One iRPROP- step (Igel & Hüsken 2000; torch.optim.Rprop's rule) over the flat arenas,
+// all (n): grad is the finished full-batch gradient; per parameter, with s = sign(grad·prev):
+// s > 0: step = min(step·eta_plus, step_max); s < 0: step = max(step·eta_minus, step_min) and
+// the gradient counts as 0 (no move, and prev = 0); s = 0: step clamped to the bounds. Then
+// params -= sign(g)·step and prev = g.
+template <class T>
+void rprop_update(T* params, T* step, T* prev, const T* grad, index_t n, double eta_minus,
+                  double eta_plus, double step_min, double step_max);
 
 }  // namespace fastmlp

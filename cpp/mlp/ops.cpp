@@ -164,6 +164,46 @@ void activation_backward(Activation kind, T* dx, const T* out, index_t n) {
 
 namespace {
 
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ull;
+
+inline std::uint64_t splitmix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::uint64_t dropout_key(std::uint64_t seed, std::int64_t batch, std::int64_t layer) {
+    const std::uint64_t k = splitmix64(seed + kGolden * (std::uint64_t(batch) + 1));
+    return splitmix64(k + kGolden * (std::uint64_t(layer) + 1));
+}
+
+template <class T>
+void dropout_forward(T* out, T* mask, const T* inp, index_t N, index_t C, double rate,
+                     std::uint64_t key) {
+    // out, mask and inp are (N,C); the mask of element e depends on (key, e) only
+    const std::uint64_t threshold = std::uint64_t(std::ceil(rate * 9007199254740992.0));  // 2^53
+    const T keep = T(1.0 / (1.0 - rate));
+    const index_t n = N * C;
+#pragma omp for schedule(static)
+    for (index_t e = 0; e < n; ++e) {
+        const std::uint64_t h = splitmix64(key + kGolden * (std::uint64_t(e) + 1));
+        const T m = (h >> 11) < threshold ? T(0) : keep;
+        mask[e] = m;
+        out[e] = inp[e] * m;
+    }
+}
+
+template <class T>
+void dropout_backward(T* dx, const T* mask, index_t n) {
+    // dx and mask are (n)
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < n; ++i) dx[i] *= mask[i];
+}
+
+namespace {
+
 template <class T>
 inline void softmax_row(T* z, index_t K) {
     T zmax = z[0];
@@ -276,6 +316,8 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
                                          const std::int64_t*, index_t, index_t, index_t, bool); \
     template void activation_forward<T>(Activation, T*, index_t);                               \
     template void activation_backward<T>(Activation, T*, const T*, index_t);                    \
+    template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t); \
+    template void dropout_backward<T>(T*, const T*, index_t);                                   \
     template void output_forward<T>(Output, T*, index_t, index_t);                              \
     template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*,            \
                                                   const std::int32_t*, const T*, index_t,        \

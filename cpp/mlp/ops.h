@@ -69,6 +69,19 @@ void activation_forward(Activation kind, T* x, index_t n);
 template <class T>
 void activation_backward(Activation kind, T* dx, const T* out, index_t n);
 
+// Inverted dropout of a hidden layer's output, with masks from a counter-based generator: element
+// e (row-major index in the (N,C) block) is dropped when (splitmix64(key + G·(e+1)) >> 11) <
+// ceil(rate·2⁵³), G = 0x9e3779b97f4a7c15, splitmix64 the finaliser of SplitMix64. Integer-only,
+// so every thread count and ISA path draws the same mask. dropout_key gives the key of a batch
+// and layer. out(N,C) = inp ⊙ mask, mask(N,C) = 0 (dropped) or 1/(1-rate) (kept).
+std::uint64_t dropout_key(std::uint64_t seed, std::int64_t batch, std::int64_t layer);
+template <class T>
+void dropout_forward(T* out, T* mask, const T* inp, index_t N, index_t C, double rate,
+                     std::uint64_t key);
+// dx(n) *= mask(n), the mask dropout_forward stored
+template <class T>
+void dropout_backward(T* dx, const T* mask, index_t n);
+
 // z(N,K) becomes p = output map of z, in place.
 template <class T>
 void output_forward(Output kind, T* z, index_t N, index_t K);

@@ -43,6 +43,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _core
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+# solvers trained epoch by epoch by _fit_stochastic (loss curve, tol, early stopping, partial_fit);
+# rprop's epoch is one full-batch step
+_EPOCH_SOLVERS = _STOCHASTIC_SOLVERS + ("rprop",)
+# torch.optim.Rprop's defaults: etas (eta_minus, eta_plus) and step size bounds
+_RPROP_ETAS = (0.5, 1.2)
+_RPROP_STEP_SIZES = (1e-6, 50.0)
 
 # name -> code of the core's enums (cpp/mlp/ops.h, cpp/mlp/network.h)
 _HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
@@ -238,7 +244,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "rprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -267,6 +273,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Interval(Integral, None, -1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -297,6 +306,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         n_jobs,
+        dropout=0.0,
+        weight_decay=0.0,
+        max_grad_norm=None,
     ):
         self.activation = activation
         self.solver = solver
@@ -323,6 +335,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
 
     # ------------------------------------------------------------------ state
     def _n_threads(self):
@@ -444,7 +459,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
 
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver in _EPOCH_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
@@ -460,6 +475,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._check_solver_options(self._checked_dropout(len(hidden_layer_sizes)))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
 
@@ -491,7 +507,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, dtype)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver in _EPOCH_SOLVERS:
             self._fit_stochastic(X, y, sample_weight, layer_units, incremental, dtype)
         else:
             self._fit_lbfgs(X, self._core_targets(y, dtype), sample_weight, layer_units, dtype)
@@ -502,6 +518,40 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _checked_dropout(self, n_hidden):
+        """The dropout rate of each hidden layer, as a list of floats (scikit-learn's words)."""
+        if isinstance(self.dropout, Real):
+            return [float(self.dropout)] * n_hidden
+        rates = np.asarray(self.dropout, dtype=np.float64).ravel().tolist()
+        if len(rates) != n_hidden:
+            raise ValueError(
+                "dropout must be a float or a list with one rate per hidden layer; got %d "
+                "rates for %d hidden layers." % (len(rates), n_hidden)
+            )
+        if not all(0.0 <= r < 1.0 for r in rates):
+            raise ValueError(
+                "The 'dropout' parameter of %s must hold rates in [0, 1). Got %r instead."
+                % (type(self).__name__, self.dropout)
+            )
+        return rates
+
+    def _check_solver_options(self, dropout_rates):
+        """dropout, weight_decay and max_grad_norm act on the stochastic solvers' steps: refuse
+        them, when they are on, with the full-batch solvers (lbfgs, rprop)."""
+        if self.solver in _STOCHASTIC_SOLVERS:
+            return
+        for name, on in (
+            ("dropout", any(r > 0 for r in dropout_rates)),
+            ("weight_decay", self.weight_decay > 0),
+            ("max_grad_norm", self.max_grad_norm is not None),
+        ):
+            if on:
+                raise ValueError(
+                    "%s=%r needs a stochastic solver ('sgd' or 'adam'); solver=%r is a "
+                    "full-batch solver. Set %s to its default or choose solver='sgd' or 'adam'."
+                    % (name, getattr(self, name), self.solver, name)
+                )
 
     def _core_targets(self, y, dtype):
         """Targets as the core reads them: class indices for softmax (the one-hot rows of the
@@ -581,7 +631,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._set_arena(np.asarray(opt_res.x, dtype=dtype), layer_units)
 
     def _divergence_message(self, loss, n_iter):
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver in _EPOCH_SOLVERS:
             cause = (
                 "The learning rate may be too large (learning_rate_init=%r), or the input "
                 "data may contain large values and need to be preprocessed (for example "
@@ -604,6 +654,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "learning_rate": float(self.learning_rate_init),
                 "velocity": np.zeros(n_params, dtype=dtype),
             }
+        if self.solver == "rprop":
+            # per-parameter step sizes, starting at learning_rate_init, and the previous gradient
+            return {
+                "learning_rate": float(self.learning_rate_init),
+                "step": np.full(n_params, self.learning_rate_init, dtype=dtype),
+                "prev": np.zeros(n_params, dtype=dtype),
+            }
         return {
             "learning_rate": float(self.learning_rate_init),
             "m": np.zeros(n_params, dtype=dtype),
@@ -614,7 +671,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, dtype):
         params = self._arena()
         state = self.__dict__.get("_optimizer_state")
-        key = "velocity" if self.solver == "sgd" else "m"
+        key = {"sgd": "velocity", "adam": "m", "rprop": "step"}[self.solver]
         if (
             not incremental
             or state is None
@@ -650,7 +707,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
+        if self.solver == "rprop":
+            batch_size = n_samples  # full batch: batch_size is ignored
+        elif self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
@@ -660,11 +719,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        trainer = self._trainer(layer_units, dtype, batch_size)
+        if self.solver == "rprop":
+            trainer = _RpropEpochs(
+                self._trainer(layer_units, dtype, min(n_samples, _FULL_BATCH_BLOCK_ROWS)), state
+            )
+        else:
+            trainer = self._trainer(layer_units, dtype, batch_size)
         X_core = _core_input(X_train, dtype)
         Y_core = self._core_targets(y_train, dtype)
         sw_core = None if sw_train is None else _for_core(sw_train, dtype)
-        solver = _SOLVERS[self.solver]
+        solver = _SOLVERS.get(self.solver)
+        dropout = self._checked_dropout(len(layer_units) - 2)
+        dropout = dropout if any(r > 0 for r in dropout) else None
         # The weights and optimizer state after the last finite epoch, put back if an epoch
         # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
         # Early stopping needs none: it returns its best weights, as scikit-learn does.
@@ -686,8 +752,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                if self.shuffle:
+                if self.shuffle and self.solver != "rprop":  # full batch: order is moot
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                seed = 0
+                if dropout is not None:  # drawn only then: the default's draws stay sklearn's
+                    seed = int(self._random_state.randint(np.iinfo(np.int64).max))
                 loss, t = trainer.train_epoch(
                     params,
                     state.get("velocity"),
@@ -708,6 +777,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     float(self.beta_2),
                     float(self.epsilon),
                     self._n_threads(),
+                    weight_decay=float(self.weight_decay),
+                    max_grad_norm=float(self.max_grad_norm or 0.0),
+                    dropout=dropout,
+                    dropout_seed=seed,
                 )
                 if finite_copy is not None:
                     if not (np.isfinite(loss) and np.isfinite(params).all()):
@@ -888,7 +961,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in _EPOCH_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver
@@ -908,6 +981,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _RpropEpochs:
+    """solver='rprop' behind the core trainer's train_epoch, so that _fit_stochastic runs it
+    like sgd and adam: each epoch is the full-batch objective and its gradient over every row
+    (Trainer.loss_and_grad, as L-BFGS evaluates them) and one iRPROP- step of the core on the
+    arena and the state's step sizes and previous gradient. The mini-batch and the other
+    solvers' arguments are not used. Returns the objective before the step."""
+
+    def __init__(self, trainer, state):
+        self._trainer = trainer
+        self._state = state
+        self._grad = np.empty_like(state["step"])
+
+    def train_epoch(self, params, velocity, m, v, t, X, Y, sample_weight, order, batch_size,
+                    solver, alpha, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                    n_threads, **stochastic_only):
+        # stochastic_only: dropout, weight_decay, max_grad_norm, at their defaults (_fit
+        # refuses rprop with any other value)
+        loss = self._trainer.loss_and_grad(self._grad, params, X, Y, sample_weight, alpha,
+                                           n_threads)
+        if np.isfinite(loss):
+            _core.rprop_update(params, self._state["step"], self._state["prev"], self._grad,
+                               *_RPROP_ETAS, *_RPROP_STEP_SIZES, n_threads)
+        return loss, int(t[0])
 
 
 def _fit_label_binarizer(labels):
@@ -934,8 +1032,16 @@ _COMMON_PARAMS_DOC = """
         An empty tuple gives a network with no hidden layer.
     activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
         Activation function for the hidden layers.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The solver for weight optimization.
+    solver : {'lbfgs', 'sgd', 'adam', 'rprop'}, default='adam'
+        The solver for weight optimization. 'rprop' is iRPROP- (Igel & Husken 2000, the rule
+        of ``torch.optim.Rprop``): full batch, one step per epoch from the gradient of the
+        whole objective (the one L-BFGS minimizes), with a step size per parameter that
+        starts at ``learning_rate_init`` and is multiplied by 1.2 while the gradient keeps its
+        sign and by 0.5 when it changes sign (that step then does not move the parameter),
+        kept in [1e-6, 50]. Like 'sgd' and 'adam' it records ``loss_curve_`` (the objective
+        before each step), stops by ``tol``/``n_iter_no_change`` or early stopping, and has
+        ``partial_fit`` (one full-batch step on the given data per call); ``batch_size`` and
+        ``shuffle`` are ignored.
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size (or the sum
         of sample weights) when added to the loss.
@@ -991,6 +1097,37 @@ _COMMON_PARAMS_DOC = """
         allows (``OMP_NUM_THREADS``, threadpoolctl limits); negative values count back
         from the number of CPUs as in joblib (-1 is all of them). Results are the same
         bits for any value.
+    dropout : float or list of float, default=0.0
+        Inverted dropout on the hidden layers' outputs during training (solver='sgd' or
+        'adam'): one rate for every hidden layer, or a list with one rate per hidden layer,
+        each in [0, 1). In each mini-batch a unit of hidden layer ``l`` is zeroed with
+        probability ``rate[l]`` and the kept units are multiplied by ``1 / (1 - rate[l])``,
+        so the expected input of the next layer is unchanged; ``predict`` and the
+        validation score and loss of early stopping use the whole network (no dropout),
+        while ``loss_curve_`` is the training loss of the dropped-out network. The masks
+        come from a counter-based generator keyed by a seed drawn from ``random_state``
+        once per epoch (only when some rate is > 0, so the default's draws stay
+        scikit-learn's): the same for any ``n_jobs`` and CPU. Not available with 'lbfgs' or
+        'rprop' (ValueError): their full-batch steps assume a deterministic objective.
+        Not in scikit-learn.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (Loshchilov & Hutter, ``torch.optim.AdamW``), for
+        solver='sgd' or 'adam': every step also multiplies the weights ``coefs_`` (not the
+        intercepts) by ``1 - lr * weight_decay``, where ``lr`` is the current learning rate
+        of the schedule (Adam: without its bias correction, as AdamW). Unlike ``alpha``,
+        which adds an L2 term to the objective and so goes through Adam's scaling, the
+        decay is not part of the gradient; for SGD this is the decoupled form (SGDW), not
+        ``torch.optim.SGD``'s ``weight_decay`` (which adds ``weight_decay * w`` to the
+        gradient, like ``alpha``). Not available with 'lbfgs' or 'rprop' (ValueError).
+        Not in scikit-learn.
+    max_grad_norm : float, default=None
+        Gradient clipping for solver='sgd' or 'adam': before each step, the gradient of the
+        mini-batch objective (with the ``alpha`` term) is multiplied by
+        ``min(1, max_grad_norm / (norm + 1e-6))``, ``norm`` its global L2 norm over all
+        weights and intercepts, as ``torch.nn.utils.clip_grad_norm_``. The norm is
+        summed in double precision in a fixed order (the same bits for any ``n_jobs``).
+        None is off. Not available with 'lbfgs' or 'rprop' (ValueError). Not in
+        scikit-learn.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -1103,6 +1240,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        dropout=0.0,
+        weight_decay=0.0,
+        max_grad_norm=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1130,6 +1270,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            dropout=dropout,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1352,6 +1495,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        dropout=0.0,
+        weight_decay=0.0,
+        max_grad_norm=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1379,6 +1525,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            dropout=dropout,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
         )
 
     def predict(self, X):
