@@ -48,6 +48,8 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 _OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
 _SOLVERS = {"sgd": 0, "adam": 1}
+_LEARNING_RATES = ("constant", "invscaling", "adaptive", "cosine", "step")
+_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal", "orthogonal")
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
 
 # Rows per block of the full-batch objective: bounds L-BFGS memory to a block of activations.
@@ -232,6 +234,26 @@ def _check_network_size(layer_units, dtype, max_rows):
         )
 
 
+def _initial_weights(init, fan_in, fan_out, random_state):
+    """A (fan_in, fan_out) float64 weight matrix drawn from random_state by the scheme `init`
+    (any but 'glorot_uniform', which keeps scikit-learn's own draws)."""
+    if init == "he_uniform":
+        bound = np.sqrt(6.0 / fan_in)
+        return random_state.uniform(-bound, bound, (fan_in, fan_out))
+    if init == "he_normal":
+        return random_state.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
+    if init == "lecun_normal":
+        return random_state.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out))
+    # orthogonal: Q of the QR factorization of a standard Gaussian matrix, the signs of its
+    # columns fixed by R's diagonal (torch.nn.init.orthogonal_); a wide matrix is factored
+    # transposed, so that its rows come out orthonormal
+    gaussian = random_state.standard_normal((fan_in, fan_out))
+    wide = fan_in < fan_out
+    q, r = np.linalg.qr(gaussian.T if wide else gaussian)
+    q *= np.sign(np.diag(r))
+    return q.T if wide else q
+
+
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Base class for the MLP estimators: parameters, validation and the control loop."""
 
@@ -241,7 +263,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(_LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -267,6 +289,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Interval(Integral, None, -1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "lr_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "lr_min": [Interval(Real, 0, None, closed="left")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "init": [StrOptions(set(_INITS))],
+        "validation_data": [None, tuple],
+        "restore_best_weights": ["boolean"],
     }
 
     @abstractmethod
@@ -297,6 +326,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         n_jobs,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         self.activation = activation
         self.solver = solver
@@ -323,6 +359,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.lr_warmup_epochs = lr_warmup_epochs
+        self.lr_min = lr_min
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.init = init
+        self.validation_data = validation_data
+        self.restore_best_weights = restore_best_weights
 
     # ------------------------------------------------------------------ state
     def _n_threads(self):
@@ -432,13 +475,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
 
-        # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        coefs, intercepts = [], []
-        for fan_in, fan_out in pairwise(layer_units):
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
-            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        if self.init == "glorot_uniform":
+            # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            coefs, intercepts = [], []
+            for fan_in, fan_out in pairwise(layer_units):
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+                intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        else:
+            # the other schemes: weights drawn in float64 layer by layer, biases zero
+            coefs = [
+                _initial_weights(self.init, fan_in, fan_out, self._random_state)
+                for fan_in, fan_out in pairwise(layer_units)
+            ]
+            intercepts = [np.zeros(fan_out) for fan_out in layer_units[1:]]
         self._set_arena(_pack(coefs, intercepts, dtype), layer_units)
         self.__dict__.pop("_optimizer_state", None)
         self._best_coefs = [c.copy() for c in self.coefs_]
@@ -446,6 +497,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
+            self.learning_rate_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
@@ -457,6 +509,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
+                if self.validation_data is not None:
+                    self._start_validation_record()
+
+    def _start_validation_record(self):
+        """Empty validation_scores_ and validation_loss_curve_, for validation_data."""
+        self.validation_scores_ = []
+        self.validation_loss_curve_ = []
+        self.best_validation_score_ = -np.inf
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -486,13 +546,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             else:
                 max_rows = min(n_samples, _FULL_BATCH_BLOCK_ROWS)
             _check_network_size(layer_units, dtype, max_rows)
+        validation = None
+        if self.solver in _STOCHASTIC_SOLVERS and self.validation_data is not None:
+            validation = self._checked_validation_data(n_outputs, dtype)
         self.n_outputs_ = n_outputs
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, dtype)
+            self._fit_stochastic(
+                X, y, sample_weight, layer_units, incremental, dtype, validation=validation
+            )
         else:
             self._fit_lbfgs(X, self._core_targets(y, dtype), sample_weight, layer_units, dtype)
 
@@ -502,6 +567,30 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _checked_validation_data(self, n_outputs, dtype):
+        """validation_data validated like X, y and sample_weight (after them: the fitted
+        n_features_in_ and classes_ apply), as (X_val, Y_val binarized for the core's loss,
+        y_val for the score, sample_weight_val)."""
+        data = self.validation_data
+        if len(data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                f"sample_weight_val), got a tuple of length {len(data)}."
+            )
+        X_val, y_val = self._validate_held_out(data[0], data[1])
+        if y_val.ndim == 1:
+            y_val = y_val.reshape((-1, 1))
+        if y_val.shape[1] != n_outputs:
+            raise ValueError(
+                f"validation_data's y_val has {y_val.shape[1]} outputs, but the training "
+                f"targets have {n_outputs}."
+            )
+        X_val = _narrowed(X_val, dtype) if not sp.issparse(X_val) else X_val.astype(dtype)
+        sw_val = None
+        if len(data) == 3 and data[2] is not None:
+            sw_val = _for_core(_check_sample_weight(data[2], X_val, dtype=dtype), dtype)
+        return X_val, _for_core(y_val, dtype), self._validation_targets(y_val), sw_val
 
     def _core_targets(self, y, dtype):
         """Targets as the core reads them: class indices for softmax (the one-hot rows of the
@@ -603,15 +692,33 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return {
                 "learning_rate": float(self.learning_rate_init),
                 "velocity": np.zeros(n_params, dtype=dtype),
+                "epoch": 0,
             }
         return {
             "learning_rate": float(self.learning_rate_init),
             "m": np.zeros(n_params, dtype=dtype),
             "v": np.zeros(n_params, dtype=dtype),
             "t": 0,
+            "epoch": 0,
         }
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, dtype):
+    def _scheduled_rate(self, epoch):
+        """The learning rate of 'cosine' and 'step' for epoch `epoch` (0-based, counted from
+        the optimizer's start): the formulas of the `learning_rate` docstring."""
+        eta0 = float(self.learning_rate_init)
+        warmup = int(self.lr_warmup_epochs)
+        if epoch < warmup:
+            return eta0 * (epoch + 1) / (warmup + 1)
+        e = epoch - warmup
+        if self.learning_rate == "step":
+            return eta0 * float(self.lr_gamma) ** (e // int(self.lr_step_size))
+        period = max(int(self.max_iter) - warmup, 1)
+        eta_min = float(self.lr_min)
+        return eta_min + (eta0 - eta_min) * (1.0 + np.cos(np.pi * min(e, period) / period)) / 2.0
+
+    def _fit_stochastic(
+        self, X, y, sample_weight, layer_units, incremental, dtype, validation=None
+    ):
         params = self._arena()
         state = self.__dict__.get("_optimizer_state")
         key = "velocity" if self.solver == "sgd" else "m"
@@ -626,7 +733,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._optimizer_state = state
 
         early_stopping = self.early_stopping
-        if early_stopping:
+        if validation is not None:
+            # the user's validation set: no split of the training data
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val, Y_val_core, y_val, sw_val = validation
+            if self.__dict__.get("validation_scores_") is None:
+                self._start_validation_record()
+        elif early_stopping:
             stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
             arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
             split = train_test_split(
@@ -647,6 +760,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             X_train, y_train, sw_train = X, y, sample_weight
             X_val = y_val = sw_val = None
+        validating = X_val is not None
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
@@ -668,10 +782,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # The weights and optimizer state after the last finite epoch, put back if an epoch
         # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
         # Early stopping needs none: it returns its best weights, as scikit-learn does.
+        restore_best = early_stopping and self.restore_best_weights
         arrays = [params] + [a for a in state.values() if isinstance(a, np.ndarray)]
-        finite_copy = None if early_stopping else [a.copy() for a in arrays]
+        finite_copy = None if restore_best else [a.copy() for a in arrays]
 
-        if early_stopping:
+        if validating:
             # validation_loss_curve_'s L2 term takes the per-sample scale of the epoch's training
             # loss: the mean over its mini-batches (by rows) of 1 / (the batch's weight sum)
             batch_starts = np.arange(0, n_samples, batch_size)
@@ -688,6 +803,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                if self.learning_rate in ("cosine", "step"):
+                    state["learning_rate"] = self._scheduled_rate(state.get("epoch", 0))
+                epoch_rate = state["learning_rate"]
                 loss, t = trainer.train_epoch(
                     params,
                     state.get("velocity"),
@@ -718,6 +836,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         np.copyto(copy, a)
                 if "t" in state:
                     state["t"] = t
+                state["epoch"] = state.get("epoch", 0) + 1
+                self.__dict__.setdefault("learning_rate_curve_", []).append(epoch_rate)
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_samples
@@ -725,7 +845,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.verbose:
                     self._say("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                if early_stopping:
+                if validating:
                     out, val_loss = self._held_out_output_and_loss(
                         X_val, Y_val_core, sw_val,
                         self._l2_scale(sample_idx, batch_starts, batch_rows, sw_train64),
@@ -734,10 +854,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     # appended next to the score (there): the two lists stay the same length
                     self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val, score)
+                if validating and not early_stopping:
+                    # validation_data without early stopping: recorded, not acted on
+                    self.validation_scores_.append(score)
+                    if self.verbose:
+                        self._say("Validation score: %f" % score)
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
                 if bar is not None:
                     bar.set_postfix(_postfix(loss, score, val_loss), refresh=False)
                     bar.update()
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                if self.learning_rate == "invscaling":
                     state["learning_rate"] = (
                         float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
                     )
@@ -778,7 +905,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if bar is not None:
                 bar.close()  # also on early stopping, convergence and divergence
 
-        if early_stopping:
+        if restore_best:
             self._set_arena(_pack(self._best_coefs, self._best_intercepts, dtype), layer_units)
 
     def _progress_bar(self, total, unit):
@@ -827,8 +954,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return out, loss
 
     def _trigger_stopping(self, msg, state):
-        """Stop, or for SGD's adaptive schedule divide the learning rate by 5 and go on."""
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
+        """Stop, or for the adaptive schedule divide the learning rate by 5 and go on."""
+        if self.learning_rate != "adaptive":
             if self.verbose:
                 self._say(msg + " Stopping.")
             return True
@@ -1103,6 +1230,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1130,6 +1264,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            lr_warmup_epochs=lr_warmup_epochs,
+            lr_min=lr_min,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            init=init,
+            validation_data=validation_data,
+            restore_best_weights=restore_best_weights,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1176,6 +1317,37 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _validation_targets(self, y_val):
         return self._label_binarizer.inverse_transform(y_val)
+
+    def _validate_held_out(self, X_val, y_val):
+        """validation_data's X_val and y_val validated as fit validates X and y, against the
+        fitted features and classes; y_val binarized."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        fitted_kind = self._label_binarizer.y_type_
+        given_kind = type_of_target(y_val)
+        if fitted_kind.startswith("multilabel") != given_kind.startswith("multilabel"):
+            raise ValueError(
+                f"The model is fitted on a {fitted_kind} target, but validation_data's "
+                f"`y_val` is {given_kind}."
+            )
+        classes = unique_labels(y_val)
+        if len(np.setdiff1d(classes, self.classes_)) or (
+            fitted_kind.startswith("multilabel") and len(classes) != len(self.classes_)
+        ):
+            raise ValueError(
+                "validation_data's `y_val` has classes not in `self.classes_`. "
+                f"`self.classes_` has {self.classes_}. 'y_val' has {classes}."
+            )
+        return X_val, self._label_binarizer.transform(y_val).astype(bool)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
@@ -1352,6 +1524,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1379,6 +1558,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            lr_warmup_epochs=lr_warmup_epochs,
+            lr_min=lr_min,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            init=init,
+            validation_data=validation_data,
+            restore_best_weights=restore_best_weights,
         )
 
     def predict(self, X):
@@ -1438,6 +1624,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _validation_targets(self, y_val):
         return y_val
+
+    def _validate_held_out(self, X_val, y_val):
+        """validation_data's X_val and y_val validated as fit validates X and y, against the
+        fitted features."""
+        return self._validate_input(X_val, y_val, incremental=True, reset=False)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
