@@ -1068,10 +1068,42 @@ _COMMON_PARAMS_DOC = """
         of sample weights) when added to the loss.
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers; 'auto' is min(200, n_samples).
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning rate schedule for weight updates (solver='sgd' only).
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, \
+            default='constant'
+        Learning rate schedule for weight updates, for solver='sgd' and, unlike
+        scikit-learn (which applies it to 'sgd' only), for solver='adam' too, where the
+        scheduled rate is Adam's step size (the ``learning_rate_init`` of its update,
+        before Adam's bias correction). The rate is set once per epoch (each
+        ``partial_fit`` call is one epoch). With ``eta0 = learning_rate_init`` and ``e``
+        the 0-based index of the epoch since the optimizer started (each call to ``fit``,
+        also with ``warm_start=True``, starts it again at ``e = 0``, as scikit-learn
+        starts a new optimizer; consecutive ``partial_fit`` calls continue it), the rate
+        of epoch ``e`` is:
+
+        - 'constant': ``eta0``.
+        - 'invscaling': ``eta0 / (t + 1) ** power_t``, where ``t`` is ``t_`` before the
+          epoch (the number of training samples seen so far), as in scikit-learn:
+          epoch 0 runs at ``eta0``, epoch ``e`` at ``eta0 / (e * n_samples + 1) **
+          power_t`` when every epoch sees ``n_samples`` samples.
+        - 'adaptive': ``eta0`` while training improves; each time ``n_iter_no_change``
+          epochs in a row fail to improve the training loss (or the validation score
+          with early stopping) by ``tol``, the rate is divided by 5 instead of stopping,
+          and training stops once the rate is 1e-6 or less at such a time (scikit-learn's
+          rule).
+        - 'cosine': with ``W = lr_warmup_epochs`` and ``T = max(max_iter - W, 1)``,
+          ``eta0 * (e + 1) / (W + 1)`` for ``e < W`` (linear warm-up), then
+          ``lr_min + (eta0 - lr_min) * (1 + cos(pi * min(e - W, T) / T)) / 2``: the
+          cosine starts at ``eta0`` at epoch ``W`` and would reach ``lr_min`` at epoch
+          ``max_iter`` (PyTorch's ``CosineAnnealingLR`` with ``T_max = T``), so
+          ``fit``'s last epoch ``max_iter - 1`` runs just above ``lr_min``; epochs past
+          ``max_iter`` (``partial_fit``) stay at ``lr_min``.
+        - 'step': ``eta0 * (e + 1) / (W + 1)`` for ``e < W`` (the same warm-up), then
+          ``eta0 * lr_gamma ** floor((e - W) / lr_step_size)`` (PyTorch's ``StepLR``).
+
+        Early stopping (or the training loss criterion) stops every schedule but
+        'adaptive'. The rate of each epoch is recorded in ``learning_rate_curve_``.
     learning_rate_init : float, default=0.001
-        The initial learning rate (solver='sgd' or 'adam').
+        The initial learning rate (solver='sgd' or 'adam'), ``eta0`` of the schedules.
     power_t : float, default=0.5
         The exponent for the inverse scaling learning rate.
     max_iter : int, default=200
@@ -1100,9 +1132,12 @@ _COMMON_PARAMS_DOC = """
     nesterovs_momentum : bool, default=True
         Whether to use Nesterov's momentum (solver='sgd' and momentum > 0).
     early_stopping : bool, default=False
-        Whether to stop training when the validation score is not improving.
+        Whether to stop training when the validation score is not improving. The
+        validation set is ``validation_data`` when given, else ``validation_fraction``
+        of the training data.
     validation_fraction : float, default=0.1
-        The proportion of training data to set aside for early stopping.
+        The proportion of training data to set aside for early stopping (not used when
+        ``validation_data`` is given).
     beta_1 : float, default=0.9
         Exponential decay rate for estimates of the first moment vector in adam.
     beta_2 : float, default=0.999
@@ -1118,6 +1153,57 @@ _COMMON_PARAMS_DOC = """
         allows (``OMP_NUM_THREADS``, threadpoolctl limits); negative values count back
         from the number of CPUs as in joblib (-1 is all of them). Results are the same
         bits for any value.
+    lr_warmup_epochs : int, default=0
+        Number of linear warm-up epochs of the 'cosine' and 'step' schedules (see
+        ``learning_rate``); ignored by the other schedules.
+    lr_min : float, default=0.0
+        The rate the 'cosine' schedule decays to (see ``learning_rate``).
+    lr_step_size : int, default=50
+        Number of epochs between two decays of the 'step' schedule.
+    lr_gamma : float, default=0.1
+        Factor, in (0, 1], by which the 'step' schedule multiplies the rate every
+        ``lr_step_size`` epochs.
+    init : {'glorot_uniform', 'he_uniform', 'he_normal', 'lecun_normal', \
+            'orthogonal'}, default='glorot_uniform'
+        Weight initialization. Every scheme draws from ``random_state`` in float64, layer
+        by layer, and casts to the model's dtype. For a layer of shape
+        ``(fan_in, fan_out)``:
+
+        - 'glorot_uniform': scikit-learn's exact draws: weights and biases uniform on
+          ``[-b, b]``, ``b = sqrt(f / (fan_in + fan_out))`` with ``f = 2`` for
+          ``activation='logistic'`` and ``f = 6`` otherwise.
+        - 'he_uniform': weights uniform on ``[-b, b]``, ``b = sqrt(6 / fan_in)``
+          (Kaiming uniform with gain ``sqrt(2)``: PyTorch's ``kaiming_uniform_`` with
+          ``nonlinearity='relu'``, Keras' ``HeUniform``).
+        - 'he_normal': weights normal with mean 0 and standard deviation
+          ``sqrt(2 / fan_in)``, not truncated (PyTorch's ``kaiming_normal_``; Keras'
+          ``HeNormal`` truncates at 2 standard deviations).
+        - 'lecun_normal': weights normal with mean 0 and standard deviation
+          ``sqrt(1 / fan_in)``, not truncated (Keras' ``LecunNormal`` truncates).
+        - 'orthogonal': the Q factor of the QR decomposition of a standard normal
+          ``(fan_in, fan_out)`` matrix (of its transpose when ``fan_in < fan_out``),
+          each column of Q multiplied by the sign of R's diagonal entry, as
+          ``torch.nn.init.orthogonal_`` (gain 1): ``W.T @ W = I`` when
+          ``fan_in >= fan_out``, ``W @ W.T = I`` otherwise.
+
+        The biases of every scheme but 'glorot_uniform' are zero. The schemes other
+        than 'glorot_uniform' do not depend on ``activation``.
+    validation_data : tuple or None, default=None
+        ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: a validation set
+        for the stochastic solvers, used instead of a ``validation_fraction`` split of
+        the training data (which is then used whole for training, and draws no split
+        from ``random_state``). Validated as ``X``, ``y`` and ``sample_weight`` are;
+        ``X_val`` must have the fitted features and a classifier's ``y_val`` only
+        classes of ``classes_`` (ValueError otherwise, the model left unchanged). With
+        ``early_stopping=True`` it is the early-stopping set. Without early stopping it
+        is only monitored: ``validation_scores_``, ``validation_loss_curve_`` and
+        ``best_validation_score_`` are recorded at every epoch (also by
+        ``partial_fit``) and do not change training. solver='lbfgs' ignores it (as it
+        ignores ``early_stopping``). Not in scikit-learn.
+    restore_best_weights : bool, default=True
+        With ``early_stopping=True``, whether training ends with the weights of the
+        epoch of the best validation score (True, what scikit-learn always does) or
+        keeps those of the last epoch run (False). Ignored without early stopping.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -1127,13 +1213,18 @@ _COMMON_ATTRS_DOC = """
         The minimum loss reached by the solver throughout fitting.
     loss_curve_ : list of shape (n_iter_,)
         The loss at the end of each training step (stochastic solvers).
+    learning_rate_curve_ : list of shape (n_iter_,)
+        The learning rate of each epoch (stochastic solvers), as the ``learning_rate``
+        schedule set it: one entry per entry of ``loss_curve_``. For solver='adam' it
+        is the step size before Adam's bias correction. Not in scikit-learn.
     validation_scores_ : list of shape (n_iter_,) or None
-        The score on the held-out validation set at each iteration (early_stopping).
+        The score on the held-out validation set at each iteration (early_stopping, or
+        ``validation_data`` given); None otherwise.
     validation_loss_curve_ : list of shape (n_iter_,) or None
-        With ``early_stopping=True`` (stochastic solvers), the loss on the held-out
-        validation set at the end of each epoch, on the same scale as ``loss_curve_`` so
-        that the two curves can be drawn and compared directly; ``None`` when early
-        stopping is off (not set by ``solver='lbfgs'``), like ``validation_scores_``.
+        With ``early_stopping=True`` or ``validation_data`` (stochastic solvers), the
+        loss on the held-out validation set at the end of each epoch, on the same scale
+        as ``loss_curve_`` so that the two curves can be drawn and compared directly;
+        ``None`` otherwise (not set by ``solver='lbfgs'``), like ``validation_scores_``.
         Entry ``i`` is computed at the weights ``W`` reached at the end of epoch ``i``
         (not the best weights that early stopping returns) as
 
@@ -1153,7 +1244,7 @@ _COMMON_ATTRS_DOC = """
         validation set and could not be compared with the training curve. Not in
         scikit-learn (its issue 18507).
     best_validation_score_ : float or None
-        The best validation score (early_stopping).
+        The best validation score (early_stopping, or ``validation_data`` given).
     t_ : int
         The number of training samples seen by the solver during fitting.
     coefs_ : list of shape (n_layers - 1,)
