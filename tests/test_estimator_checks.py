@@ -14,7 +14,18 @@ from fastmlp import MLPClassifier, MLPRegressor, _core
 # max_iter=100 keeps the checks quick; the checks fit tiny data sets, so the
 # stochastic solvers routinely stop at max_iter and warn about it.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+@parametrize_with_checks([
+    MLPClassifier(max_iter=100),
+    MLPRegressor(max_iter=100),
+    # learning-rate schedules, init schemes, restore_best_weights at non-default values
+    # (validation_data holds data of its own, which the generic checks' data cannot match;
+    # early_stopping=True, where restore_best_weights acts, fails the partial_fit checks as
+    # scikit-learn's does)
+    MLPClassifier(max_iter=100, learning_rate="cosine", lr_warmup_epochs=5, init="he_normal",
+                  restore_best_weights=False),
+    MLPRegressor(max_iter=100, learning_rate="step", learning_rate_init=0.01, lr_step_size=20,
+                 lr_gamma=0.5, init="orthogonal"),
+])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
