@@ -315,3 +315,20 @@ def test_restore_best_weights_is_ignored_without_early_stopping():
     a = _fit(MLPRegressor(**params), X_DIAB, Y_DIAB)
     b = _fit(MLPRegressor(restore_best_weights=False, **params), X_DIAB, Y_DIAB)
     assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+@pytest.mark.parametrize("switch", ["validation_data", "early_stopping"])
+def test_warm_start_can_start_validating(switch):
+    """A warm start that validates where the first fit did not starts the validation records
+    (scikit-learn raises AttributeError for early_stopping there)."""
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, random_state=0, warm_start=True)
+    _fit(est, X_DIGITS, Y_DIGITS)
+    assert est.validation_scores_ is None
+    if switch == "validation_data":
+        est.set_params(validation_data=(X_DIGITS[:50], Y_DIGITS[:50]))
+    else:
+        est.set_params(early_stopping=True, n_iter_no_change=100)
+    _fit(est, X_DIGITS, Y_DIGITS)
+    assert len(est.validation_scores_) == len(est.validation_loss_curve_) == 3
+    assert len(est.loss_curve_) == 6
+    assert est.best_validation_score_ == max(est.validation_scores_)

@@ -737,8 +737,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # the user's validation set: no split of the training data
             X_train, y_train, sw_train = X, y, sample_weight
             X_val, Y_val_core, y_val, sw_val = validation
-            if self.__dict__.get("validation_scores_") is None:
-                self._start_validation_record()
         elif early_stopping:
             stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
             arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
@@ -761,6 +759,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X_train, y_train, sw_train = X, y, sample_weight
             X_val = y_val = sw_val = None
         validating = X_val is not None
+        if validating and self.__dict__.get("validation_scores_") is None:
+            # a warm start or partial_fit that validates where the first fit did not
+            self._start_validation_record()
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
