@@ -1069,8 +1069,7 @@ _COMMON_PARAMS_DOC = """
         of sample weights) when added to the loss.
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers; 'auto' is min(200, n_samples).
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, \
-            default='constant'
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, default='constant'
         Learning rate schedule for weight updates, for solver='sgd' and, unlike
         scikit-learn (which applies it to 'sgd' only), for solver='adam' too, where the
         scheduled rate is Adam's step size (the ``learning_rate_init`` of its update,
