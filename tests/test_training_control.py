@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_diabetes, load_digits, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -332,3 +333,21 @@ def test_warm_start_can_start_validating(switch):
     assert len(est.validation_scores_) == len(est.validation_loss_curve_) == 3
     assert len(est.loss_curve_) == 6
     assert est.best_validation_score_ == max(est.validation_scores_)
+
+
+def test_validation_data_sparse_and_dtype_like_x():
+    """X_val is converted to the model's dtype and read sparse or dense alike."""
+    X_tr, y_tr, X_val, y_val = X_DIGITS[:300], Y_DIGITS[:300], X_DIGITS[300:], Y_DIGITS[300:]
+    params = dict(hidden_layer_sizes=(8,), max_iter=4, random_state=0)
+    dense = _fit(MLPClassifier(validation_data=(X_val, y_val), **params), X_tr, y_tr)
+    sparse = _fit(MLPClassifier(validation_data=(sp.csr_matrix(X_val), y_val), **params),
+                  X_tr, y_tr)
+    assert_array_equal(sparse.validation_scores_, dense.validation_scores_)
+    assert_allclose(sparse.validation_loss_curve_, dense.validation_loss_curve_, rtol=1e-12)
+    X32 = X_tr.astype(np.float32)
+    from64 = _fit(MLPClassifier(validation_data=(X_val, y_val), **params), X32, y_tr)
+    from32 = _fit(MLPClassifier(validation_data=(X_val.astype(np.float32), y_val), **params),
+                  X32, y_tr)
+    assert from64.coefs_[0].dtype == np.float32
+    assert_array_equal(from64.validation_scores_, from32.validation_scores_)
+    assert_array_equal(from64.validation_loss_curve_, from32.validation_loss_curve_)
