@@ -1191,14 +1191,21 @@ def test_valid_n_jobs(n_jobs):
     _assert_same_bits(clf, ref)
 
 
+# parameters scikit-learn does not have, with their defaults (which keep its results)
+FASTMLP_ONLY_DEFAULTS = {
+    "n_jobs": None,
+    "lr_warmup_epochs": 0, "lr_min": 0.0, "lr_step_size": 50, "lr_gamma": 0.1,
+    "init": "glorot_uniform", "validation_data": None, "restore_best_weights": True,
+    "dropout": 0.0, "weight_decay": 0.0, "max_grad_norm": None,
+}
+
+
 def test_default_parameters_match_sklearn():
-    """Test the constructor parameters and defaults are scikit-learn's plus n_jobs=None."""
+    """Test the constructor parameters and defaults are scikit-learn's plus fastmlp's own."""
     for Est, SkEst in ESTIMATORS.values():
         ours, theirs = Est().get_params(), SkEst().get_params()
-        assert ours.pop("n_jobs") is None
-        # issue 6 (part opt): new parameters whose defaults keep scikit-learn's results
-        assert (ours.pop("dropout"), ours.pop("weight_decay"), ours.pop("max_grad_norm")) == (
-            0.0, 0.0, None)
+        for name, default in FASTMLP_ONLY_DEFAULTS.items():
+            assert ours.pop(name) == default
         assert ours == theirs
 
 

@@ -54,6 +54,8 @@ _RPROP_STEP_SIZES = (1e-6, 50.0)
 _HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 _OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
 _SOLVERS = {"sgd": 0, "adam": 1}
+_LEARNING_RATES = ("constant", "invscaling", "adaptive", "cosine", "step")
+_INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal", "orthogonal")
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
 
 # Rows per block of the full-batch objective: bounds L-BFGS memory to a block of activations.
@@ -238,6 +240,26 @@ def _check_network_size(layer_units, dtype, max_rows):
         )
 
 
+def _initial_weights(init, fan_in, fan_out, random_state):
+    """A (fan_in, fan_out) float64 weight matrix drawn from random_state by the scheme `init`
+    (any but 'glorot_uniform', which keeps scikit-learn's own draws)."""
+    if init == "he_uniform":
+        bound = np.sqrt(6.0 / fan_in)
+        return random_state.uniform(-bound, bound, (fan_in, fan_out))
+    if init == "he_normal":
+        return random_state.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
+    if init == "lecun_normal":
+        return random_state.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out))
+    # orthogonal: Q of the QR factorization of a standard Gaussian matrix, the signs of its
+    # columns fixed by R's diagonal (torch.nn.init.orthogonal_); a wide matrix is factored
+    # transposed, so that its rows come out orthonormal
+    gaussian = random_state.standard_normal((fan_in, fan_out))
+    wide = fan_in < fan_out
+    q, r = np.linalg.qr(gaussian.T if wide else gaussian)
+    q *= np.sign(np.diag(r))
+    return q.T if wide else q
+
+
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Base class for the MLP estimators: parameters, validation and the control loop."""
 
@@ -247,7 +269,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "solver": [StrOptions({"lbfgs", "sgd", "adam", "rprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(_LEARNING_RATES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -276,6 +298,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "lr_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "lr_min": [Interval(Real, 0, None, closed="left")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "init": [StrOptions(set(_INITS))],
+        "validation_data": [None, tuple],
+        "restore_best_weights": ["boolean"],
     }
 
     @abstractmethod
@@ -309,6 +338,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         dropout=0.0,
         weight_decay=0.0,
         max_grad_norm=None,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         self.activation = activation
         self.solver = solver
@@ -338,6 +374,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
+        self.lr_warmup_epochs = lr_warmup_epochs
+        self.lr_min = lr_min
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.init = init
+        self.validation_data = validation_data
+        self.restore_best_weights = restore_best_weights
 
     # ------------------------------------------------------------------ state
     def _n_threads(self):
@@ -447,13 +490,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
 
-        # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        coefs, intercepts = [], []
-        for fan_in, fan_out in pairwise(layer_units):
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
-            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        if self.init == "glorot_uniform":
+            # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            coefs, intercepts = [], []
+            for fan_in, fan_out in pairwise(layer_units):
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+                intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        else:
+            # the other schemes: weights drawn in float64 layer by layer, biases zero
+            coefs = [
+                _initial_weights(self.init, fan_in, fan_out, self._random_state)
+                for fan_in, fan_out in pairwise(layer_units)
+            ]
+            intercepts = [np.zeros(fan_out) for fan_out in layer_units[1:]]
         self._set_arena(_pack(coefs, intercepts, dtype), layer_units)
         self.__dict__.pop("_optimizer_state", None)
         self._best_coefs = [c.copy() for c in self.coefs_]
@@ -461,6 +512,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if self.solver in _EPOCH_SOLVERS:
             self.loss_curve_ = []
+            self.learning_rate_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
@@ -472,6 +524,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
+                if self.validation_data is not None:
+                    self._start_validation_record()
+
+    def _start_validation_record(self):
+        """Empty validation_scores_ and validation_loss_curve_, for validation_data."""
+        self.validation_scores_ = []
+        self.validation_loss_curve_ = []
+        self.best_validation_score_ = -np.inf
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -502,13 +562,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             else:
                 max_rows = min(n_samples, _FULL_BATCH_BLOCK_ROWS)
             _check_network_size(layer_units, dtype, max_rows)
+        validation = None
+        if self.solver in _EPOCH_SOLVERS and self.validation_data is not None:
+            validation = self._checked_validation_data(n_outputs, dtype)
         self.n_outputs_ = n_outputs
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, dtype)
 
         if self.solver in _EPOCH_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, layer_units, incremental, dtype)
+            self._fit_stochastic(
+                X, y, sample_weight, layer_units, incremental, dtype, validation=validation
+            )
         else:
             self._fit_lbfgs(X, self._core_targets(y, dtype), sample_weight, layer_units, dtype)
 
@@ -552,6 +617,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     "full-batch solver. Set %s to its default or choose solver='sgd' or 'adam'."
                     % (name, getattr(self, name), self.solver, name)
                 )
+    def _checked_validation_data(self, n_outputs, dtype):
+        """validation_data validated like X, y and sample_weight (after them: the fitted
+        n_features_in_ and classes_ apply), as (X_val, Y_val binarized for the core's loss,
+        y_val for the score, sample_weight_val)."""
+        data = self.validation_data
+        if len(data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                f"sample_weight_val), got a tuple of length {len(data)}."
+            )
+        X_val, y_val = self._validate_held_out(data[0], data[1])
+        if y_val.ndim == 1:
+            y_val = y_val.reshape((-1, 1))
+        if y_val.shape[1] != n_outputs:
+            raise ValueError(
+                f"validation_data's y_val has {y_val.shape[1]} outputs, but the training "
+                f"targets have {n_outputs}."
+            )
+        X_val = _narrowed(X_val, dtype) if not sp.issparse(X_val) else X_val.astype(dtype)
+        sw_val = None
+        if len(data) == 3 and data[2] is not None:
+            sw_val = _for_core(_check_sample_weight(data[2], X_val, dtype=dtype), dtype)
+        return X_val, _for_core(y_val, dtype), self._validation_targets(y_val), sw_val
 
     def _core_targets(self, y, dtype):
         """Targets as the core reads them: class indices for softmax (the one-hot rows of the
@@ -653,6 +741,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return {
                 "learning_rate": float(self.learning_rate_init),
                 "velocity": np.zeros(n_params, dtype=dtype),
+                "epoch": 0,
             }
         if self.solver == "rprop":
             # per-parameter step sizes, starting at learning_rate_init, and the previous gradient
@@ -666,9 +755,26 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             "m": np.zeros(n_params, dtype=dtype),
             "v": np.zeros(n_params, dtype=dtype),
             "t": 0,
+            "epoch": 0,
         }
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental, dtype):
+    def _scheduled_rate(self, epoch):
+        """The learning rate of 'cosine' and 'step' for epoch `epoch` (0-based, counted from
+        the optimizer's start): the formulas of the `learning_rate` docstring."""
+        eta0 = float(self.learning_rate_init)
+        warmup = int(self.lr_warmup_epochs)
+        if epoch < warmup:
+            return eta0 * (epoch + 1) / (warmup + 1)
+        e = epoch - warmup
+        if self.learning_rate == "step":
+            return eta0 * float(self.lr_gamma) ** (e // int(self.lr_step_size))
+        period = max(int(self.max_iter) - warmup, 1)
+        eta_min = float(self.lr_min)
+        return eta_min + (eta0 - eta_min) * (1.0 + np.cos(np.pi * min(e, period) / period)) / 2.0
+
+    def _fit_stochastic(
+        self, X, y, sample_weight, layer_units, incremental, dtype, validation=None
+    ):
         params = self._arena()
         state = self.__dict__.get("_optimizer_state")
         key = {"sgd": "velocity", "adam": "m", "rprop": "step"}[self.solver]
@@ -683,7 +789,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._optimizer_state = state
 
         early_stopping = self.early_stopping
-        if early_stopping:
+        if validation is not None:
+            # the user's validation set: no split of the training data
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val, Y_val_core, y_val, sw_val = validation
+        elif early_stopping:
             stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
             arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
             split = train_test_split(
@@ -704,6 +814,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             X_train, y_train, sw_train = X, y, sample_weight
             X_val = y_val = sw_val = None
+        validating = X_val is not None
+        if validating and self.__dict__.get("validation_scores_") is None:
+            # a warm start or partial_fit that validates where the first fit did not
+            self._start_validation_record()
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
@@ -734,10 +848,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # The weights and optimizer state after the last finite epoch, put back if an epoch
         # diverges (one copy of the arenas an epoch, O(1/n_samples) of the epoch's work).
         # Early stopping needs none: it returns its best weights, as scikit-learn does.
+        restore_best = early_stopping and self.restore_best_weights
         arrays = [params] + [a for a in state.values() if isinstance(a, np.ndarray)]
-        finite_copy = None if early_stopping else [a.copy() for a in arrays]
+        finite_copy = None if restore_best else [a.copy() for a in arrays]
 
-        if early_stopping:
+        if validating:
             # validation_loss_curve_'s L2 term takes the per-sample scale of the epoch's training
             # loss: the mean over its mini-batches (by rows) of 1 / (the batch's weight sum)
             batch_starts = np.arange(0, n_samples, batch_size)
@@ -757,6 +872,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 seed = 0
                 if dropout is not None:  # drawn only then: the default's draws stay sklearn's
                     seed = int(self._random_state.randint(np.iinfo(np.int64).max))
+                if self.learning_rate in ("cosine", "step"):
+                    state["learning_rate"] = self._scheduled_rate(state.get("epoch", 0))
+                epoch_rate = state["learning_rate"]
                 loss, t = trainer.train_epoch(
                     params,
                     state.get("velocity"),
@@ -791,6 +909,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         np.copyto(copy, a)
                 if "t" in state:
                     state["t"] = t
+                state["epoch"] = state.get("epoch", 0) + 1
+                self.__dict__.setdefault("learning_rate_curve_", []).append(epoch_rate)
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_samples
@@ -798,7 +918,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.verbose:
                     self._say("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                if early_stopping:
+                if validating:
                     out, val_loss = self._held_out_output_and_loss(
                         X_val, Y_val_core, sw_val,
                         self._l2_scale(sample_idx, batch_starts, batch_rows, sw_train64),
@@ -807,10 +927,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     # appended next to the score (there): the two lists stay the same length
                     self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val, score)
+                if validating and not early_stopping:
+                    # validation_data without early stopping: recorded, not acted on
+                    self.validation_scores_.append(score)
+                    if self.verbose:
+                        self._say("Validation score: %f" % score)
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
                 if bar is not None:
                     bar.set_postfix(_postfix(loss, score, val_loss), refresh=False)
                     bar.update()
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                if self.learning_rate == "invscaling":
                     state["learning_rate"] = (
                         float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
                     )
@@ -851,7 +978,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if bar is not None:
                 bar.close()  # also on early stopping, convergence and divergence
 
-        if early_stopping:
+        if restore_best:
             self._set_arena(_pack(self._best_coefs, self._best_intercepts, dtype), layer_units)
 
     def _progress_bar(self, total, unit):
@@ -900,8 +1027,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return out, loss
 
     def _trigger_stopping(self, msg, state):
-        """Stop, or for SGD's adaptive schedule divide the learning rate by 5 and go on."""
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
+        """Stop, or for the adaptive schedule divide the learning rate by 5 and go on (rprop
+        adapts its own step sizes: it stops)."""
+        if self.learning_rate != "adaptive" or self.solver == "rprop":
             if self.verbose:
                 self._say(msg + " Stopping.")
             return True
@@ -1047,10 +1175,41 @@ _COMMON_PARAMS_DOC = """
         of sample weights) when added to the loss.
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers; 'auto' is min(200, n_samples).
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning rate schedule for weight updates (solver='sgd' only).
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, default='constant'
+        Learning rate schedule for weight updates, for solver='sgd' and, unlike
+        scikit-learn (which applies it to 'sgd' only), for solver='adam' too, where the
+        scheduled rate is Adam's step size (the ``learning_rate_init`` of its update,
+        before Adam's bias correction). The rate is set once per epoch (each
+        ``partial_fit`` call is one epoch). With ``eta0 = learning_rate_init`` and ``e``
+        the 0-based index of the epoch since the optimizer started (each call to ``fit``,
+        also with ``warm_start=True``, starts it again at ``e = 0``, as scikit-learn
+        starts a new optimizer; consecutive ``partial_fit`` calls continue it), the rate
+        of epoch ``e`` is:
+
+        - 'constant': ``eta0``.
+        - 'invscaling': ``eta0 / (t + 1) ** power_t``, where ``t`` is ``t_`` before the
+          epoch (the number of training samples seen so far), as in scikit-learn:
+          epoch 0 runs at ``eta0``, epoch ``e`` at ``eta0 / (e * n_samples + 1) **
+          power_t`` when every epoch sees ``n_samples`` samples.
+        - 'adaptive': ``eta0`` while training improves; each time ``n_iter_no_change``
+          epochs in a row fail to improve the training loss (or the validation score
+          with early stopping) by ``tol``, the rate is divided by 5 instead of stopping,
+          and training stops once the rate is 1e-6 or less at such a time (scikit-learn's
+          rule).
+        - 'cosine': with ``W = lr_warmup_epochs`` and ``T = max(max_iter - W, 1)``,
+          ``eta0 * (e + 1) / (W + 1)`` for ``e < W`` (linear warm-up), then
+          ``lr_min + (eta0 - lr_min) * (1 + cos(pi * min(e - W, T) / T)) / 2``: the
+          cosine starts at ``eta0`` at epoch ``W`` and would reach ``lr_min`` at epoch
+          ``max_iter`` (PyTorch's ``CosineAnnealingLR`` with ``T_max = T``), so
+          ``fit``'s last epoch ``max_iter - 1`` runs just above ``lr_min``; epochs past
+          ``max_iter`` (``partial_fit``) stay at ``lr_min``.
+        - 'step': ``eta0 * (e + 1) / (W + 1)`` for ``e < W`` (the same warm-up), then
+          ``eta0 * lr_gamma ** floor((e - W) / lr_step_size)`` (PyTorch's ``StepLR``).
+
+        Early stopping (or the training loss criterion) stops every schedule but
+        'adaptive'. The rate of each epoch is recorded in ``learning_rate_curve_``.
     learning_rate_init : float, default=0.001
-        The initial learning rate (solver='sgd' or 'adam').
+        The initial learning rate (solver='sgd' or 'adam'), ``eta0`` of the schedules.
     power_t : float, default=0.5
         The exponent for the inverse scaling learning rate.
     max_iter : int, default=200
@@ -1079,9 +1238,12 @@ _COMMON_PARAMS_DOC = """
     nesterovs_momentum : bool, default=True
         Whether to use Nesterov's momentum (solver='sgd' and momentum > 0).
     early_stopping : bool, default=False
-        Whether to stop training when the validation score is not improving.
+        Whether to stop training when the validation score is not improving. The
+        validation set is ``validation_data`` when given, else ``validation_fraction``
+        of the training data.
     validation_fraction : float, default=0.1
-        The proportion of training data to set aside for early stopping.
+        The proportion of training data to set aside for early stopping (not used when
+        ``validation_data`` is given).
     beta_1 : float, default=0.9
         Exponential decay rate for estimates of the first moment vector in adam.
     beta_2 : float, default=0.999
@@ -1128,6 +1290,57 @@ _COMMON_PARAMS_DOC = """
         summed in double precision in a fixed order (the same bits for any ``n_jobs``).
         None is off. Not available with 'lbfgs' or 'rprop' (ValueError). Not in
         scikit-learn.
+    lr_warmup_epochs : int, default=0
+        Number of linear warm-up epochs of the 'cosine' and 'step' schedules (see
+        ``learning_rate``); ignored by the other schedules.
+    lr_min : float, default=0.0
+        The rate the 'cosine' schedule decays to (see ``learning_rate``).
+    lr_step_size : int, default=50
+        Number of epochs between two decays of the 'step' schedule.
+    lr_gamma : float, default=0.1
+        Factor, in (0, 1], by which the 'step' schedule multiplies the rate every
+        ``lr_step_size`` epochs.
+    init : {'glorot_uniform', 'he_uniform', 'he_normal', 'lecun_normal', \
+            'orthogonal'}, default='glorot_uniform'
+        Weight initialization. Every scheme draws from ``random_state`` in float64, layer
+        by layer, and casts to the model's dtype. For a layer of shape
+        ``(fan_in, fan_out)``:
+
+        - 'glorot_uniform': scikit-learn's exact draws: weights and biases uniform on
+          ``[-b, b]``, ``b = sqrt(f / (fan_in + fan_out))`` with ``f = 2`` for
+          ``activation='logistic'`` and ``f = 6`` otherwise.
+        - 'he_uniform': weights uniform on ``[-b, b]``, ``b = sqrt(6 / fan_in)``
+          (Kaiming uniform with gain ``sqrt(2)``: PyTorch's ``kaiming_uniform_`` with
+          ``nonlinearity='relu'``, Keras' ``HeUniform``).
+        - 'he_normal': weights normal with mean 0 and standard deviation
+          ``sqrt(2 / fan_in)``, not truncated (PyTorch's ``kaiming_normal_``; Keras'
+          ``HeNormal`` truncates at 2 standard deviations).
+        - 'lecun_normal': weights normal with mean 0 and standard deviation
+          ``sqrt(1 / fan_in)``, not truncated (Keras' ``LecunNormal`` truncates).
+        - 'orthogonal': the Q factor of the QR decomposition of a standard normal
+          ``(fan_in, fan_out)`` matrix (of its transpose when ``fan_in < fan_out``),
+          each column of Q multiplied by the sign of R's diagonal entry, as
+          ``torch.nn.init.orthogonal_`` (gain 1): ``W.T @ W = I`` when
+          ``fan_in >= fan_out``, ``W @ W.T = I`` otherwise.
+
+        The biases of every scheme but 'glorot_uniform' are zero. The schemes other
+        than 'glorot_uniform' do not depend on ``activation``.
+    validation_data : tuple or None, default=None
+        ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: a validation set
+        for the stochastic solvers, used instead of a ``validation_fraction`` split of
+        the training data (which is then used whole for training, and draws no split
+        from ``random_state``). Validated as ``X``, ``y`` and ``sample_weight`` are;
+        ``X_val`` must have the fitted features and a classifier's ``y_val`` only
+        classes of ``classes_`` (ValueError otherwise, the model left unchanged). With
+        ``early_stopping=True`` it is the early-stopping set. Without early stopping it
+        is only monitored: ``validation_scores_``, ``validation_loss_curve_`` and
+        ``best_validation_score_`` are recorded at every epoch (also by
+        ``partial_fit``) and do not change training. solver='lbfgs' ignores it (as it
+        ignores ``early_stopping``). Not in scikit-learn.
+    restore_best_weights : bool, default=True
+        With ``early_stopping=True``, whether training ends with the weights of the
+        epoch of the best validation score (True, what scikit-learn always does) or
+        keeps those of the last epoch run (False). Ignored without early stopping.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -1137,13 +1350,18 @@ _COMMON_ATTRS_DOC = """
         The minimum loss reached by the solver throughout fitting.
     loss_curve_ : list of shape (n_iter_,)
         The loss at the end of each training step (stochastic solvers).
+    learning_rate_curve_ : list of shape (n_iter_,)
+        The learning rate of each epoch (stochastic solvers), as the ``learning_rate``
+        schedule set it: one entry per entry of ``loss_curve_``. For solver='adam' it
+        is the step size before Adam's bias correction. Not in scikit-learn.
     validation_scores_ : list of shape (n_iter_,) or None
-        The score on the held-out validation set at each iteration (early_stopping).
+        The score on the held-out validation set at each iteration (early_stopping, or
+        ``validation_data`` given); None otherwise.
     validation_loss_curve_ : list of shape (n_iter_,) or None
-        With ``early_stopping=True`` (stochastic solvers), the loss on the held-out
-        validation set at the end of each epoch, on the same scale as ``loss_curve_`` so
-        that the two curves can be drawn and compared directly; ``None`` when early
-        stopping is off (not set by ``solver='lbfgs'``), like ``validation_scores_``.
+        With ``early_stopping=True`` or ``validation_data`` (stochastic solvers), the
+        loss on the held-out validation set at the end of each epoch, on the same scale
+        as ``loss_curve_`` so that the two curves can be drawn and compared directly;
+        ``None`` otherwise (not set by ``solver='lbfgs'``), like ``validation_scores_``.
         Entry ``i`` is computed at the weights ``W`` reached at the end of epoch ``i``
         (not the best weights that early stopping returns) as
 
@@ -1163,7 +1381,7 @@ _COMMON_ATTRS_DOC = """
         validation set and could not be compared with the training curve. Not in
         scikit-learn (its issue 18507).
     best_validation_score_ : float or None
-        The best validation score (early_stopping).
+        The best validation score (early_stopping, or ``validation_data`` given).
     t_ : int
         The number of training samples seen by the solver during fitting.
     coefs_ : list of shape (n_layers - 1,)
@@ -1243,6 +1461,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         dropout=0.0,
         weight_decay=0.0,
         max_grad_norm=None,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1273,6 +1498,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             dropout=dropout,
             weight_decay=weight_decay,
             max_grad_norm=max_grad_norm,
+            lr_warmup_epochs=lr_warmup_epochs,
+            lr_min=lr_min,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            init=init,
+            validation_data=validation_data,
+            restore_best_weights=restore_best_weights,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1319,6 +1551,37 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _validation_targets(self, y_val):
         return self._label_binarizer.inverse_transform(y_val)
+
+    def _validate_held_out(self, X_val, y_val):
+        """validation_data's X_val and y_val validated as fit validates X and y, against the
+        fitted features and classes; y_val binarized."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        fitted_kind = self._label_binarizer.y_type_
+        given_kind = type_of_target(y_val)
+        if fitted_kind.startswith("multilabel") != given_kind.startswith("multilabel"):
+            raise ValueError(
+                f"The model is fitted on a {fitted_kind} target, but validation_data's "
+                f"`y_val` is {given_kind}."
+            )
+        classes = unique_labels(y_val)
+        if len(np.setdiff1d(classes, self.classes_)) or (
+            fitted_kind.startswith("multilabel") and len(classes) != len(self.classes_)
+        ):
+            raise ValueError(
+                "validation_data's `y_val` has classes not in `self.classes_`. "
+                f"`self.classes_` has {self.classes_}. 'y_val' has {classes}."
+            )
+        return X_val, self._label_binarizer.transform(y_val).astype(bool)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
@@ -1498,6 +1761,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         dropout=0.0,
         weight_decay=0.0,
         max_grad_norm=None,
+        lr_warmup_epochs=0,
+        lr_min=0.0,
+        lr_step_size=50,
+        lr_gamma=0.1,
+        init="glorot_uniform",
+        validation_data=None,
+        restore_best_weights=True,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1528,6 +1798,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             dropout=dropout,
             weight_decay=weight_decay,
             max_grad_norm=max_grad_norm,
+            lr_warmup_epochs=lr_warmup_epochs,
+            lr_min=lr_min,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            init=init,
+            validation_data=validation_data,
+            restore_best_weights=restore_best_weights,
         )
 
     def predict(self, X):
@@ -1587,6 +1864,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _validation_targets(self, y_val):
         return y_val
+
+    def _validate_held_out(self, X_val, y_val):
+        """validation_data's X_val and y_val validated as fit validates X and y, against the
+        fitted features."""
+        return self._validate_input(X_val, y_val, incremental=True, reset=False)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

@@ -31,7 +31,7 @@ class LossCurveDisplay:
     """Loss curves of a multi-layer perceptron: training loss, validation loss and score.
 
     Draws, against the epoch number, the training loss (``loss_curve_``) and, when the
-    model was fitted with ``early_stopping=True``, the validation loss
+    model was fitted with ``early_stopping=True`` or ``validation_data``, the validation loss
     (``validation_loss_curve_``) on the same axes and the validation score
     (``validation_scores_``) on a second y-axis to the right. Use
     :meth:`from_estimator` to draw a fitted estimator's curves; build the display from
@@ -156,7 +156,8 @@ class LossCurveDisplay:
         ----------
         estimator : MLPClassifier or MLPRegressor
             A model fitted with a stochastic solver ('sgd' or 'adam'), which records
-            ``loss_curve_`` (and, with early stopping, ``validation_scores_`` and
+            ``loss_curve_`` (and, with early stopping or validation_data,
+            ``validation_scores_`` and
             ``validation_loss_curve_``). scikit-learn's MLP estimators work too (they
             record no validation loss).
         ax : matplotlib Axes, default=None
