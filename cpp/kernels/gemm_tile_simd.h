@@ -46,6 +46,7 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
         if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
     }
     const typename V::reg one = V::set1(T(1));
+    const typename V::reg slope = V::set1(ep.param);
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
         T* ci = c + i * ldc;
@@ -60,6 +61,9 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             if (kind == EpilogueKind::bias_relu) {  // max(0, v) returns v when v is NaN
                 v0 = V::max(V::zero(), v0);
                 v1 = V::max(V::zero(), v1);
+            } else if (kind == EpilogueKind::bias_leaky_relu) {  // max(s·v, v), s < 1; NaN stays
+                v0 = V::max(V::mul(slope, v0), v0);
+                v1 = V::max(V::mul(slope, v1), v1);
             }
         } else if (epilogue_uses_z(kind)) {
             const T* zi = ep.z + i * ep.ldz;
@@ -71,15 +75,15 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             } else if (kind == EpilogueKind::logistic_grad) {
                 v0 = V::mul(V::mul(v0, z0), V::sub(one, z0));
                 v1 = V::mul(V::mul(v1, z1), V::sub(one, z1));
-            } else {
+            } else if (kind == EpilogueKind::tanh_grad) {
                 v0 = V::mul(v0, V::sub(one, V::mul(z0, z0)));
                 v1 = V::mul(v1, V::sub(one, V::mul(z1, z1)));
-            }
+            }  // the other grad kinds: activate_tile, below
         }
         V::store(ci, m0, v0);
         if constexpr (NV == 2) V::store(ci + L, m1, v1);
     }
-    activate_tile(kind, c, ldc, M, n);
+    activate_tile(ep, c, ldc, M, n);
 }
 
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.

@@ -45,7 +45,22 @@ from . import _core
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 # name -> code of the core's enums (cpp/mlp/ops.h, cpp/mlp/network.h)
-_HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+_HIDDEN_ACTIVATIONS = {
+    "identity": 0,
+    "logistic": 1,
+    "tanh": 2,
+    "relu": 3,
+    "leaky_relu": 4,
+    "elu": 5,
+    "selu": 6,
+    "gelu": 7,
+    "silu": 8,
+    "swish": 8,  # an alias of silu
+    "softplus": 9,
+    "softsign": 10,
+    "mish": 11,
+    "hard_tanh": 12,
+}
 _OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
 _SOLVERS = {"sgd": 0, "adam": 1}
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
@@ -103,6 +118,26 @@ def _narrowed(X, dtype):
             f"Input X contains a value too large for dtype('{out.dtype}'), the dtype of this model."
         )
     return out
+
+
+def _checked_activations(activation, n_hidden):
+    """`activation` (a name, or a list of one name per hidden layer) as a list of n_hidden
+    names, with scikit-learn-worded errors for a list of the wrong length or a bad name."""
+    if isinstance(activation, str):
+        return [activation] * n_hidden
+    names = list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"activation must be a str or a list with one activation per hidden layer; got "
+            f"{len(names)} activations for {n_hidden} hidden layers (hidden_layer_sizes)."
+        )
+    for name in names:
+        if not isinstance(name, str) or name not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"The 'activation' parameter of the estimator must be a str among "
+                f"{sorted(_HIDDEN_ACTIVATIONS)} or a list of them. Got {name!r} in {activation!r}."
+            )
+    return names
 
 
 class _DivergedError(ValueError):
@@ -237,7 +272,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -267,6 +302,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Interval(Integral, None, -1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "negative_slope": [Interval(Real, 0, 1, closed="left")],
     }
 
     @abstractmethod
@@ -297,6 +333,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         n_jobs,
+        negative_slope=0.01,
     ):
         self.activation = activation
         self.solver = solver
@@ -323,6 +360,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.negative_slope = negative_slope
 
     # ------------------------------------------------------------------ state
     def _n_threads(self):
@@ -332,6 +370,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.n_jobs < 0:
             return max(1, cpu_count() + 1 + self.n_jobs)
         return int(self.n_jobs)
+
+    def _hidden_codes(self, n_hidden):
+        """The core's activation codes, one per hidden layer."""
+        return [_HIDDEN_ACTIVATIONS[a] for a in _checked_activations(self.activation, n_hidden)]
 
     def _layer_units(self):
         return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
@@ -389,12 +431,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params = self._arena()
         return _core.forward(
             self._params_units,
-            _HIDDEN_ACTIVATIONS[self.activation],
+            self._hidden_codes(len(self._params_units) - 2),
             _OUTPUT_ACTIVATIONS[output or self.out_activation_],
             params,
             _core_input(X, params.dtype),
             self._n_threads(),
             check_finite,
+            negative_slope=float(self.negative_slope),
         )
 
     def _forward_pass_fast(self, X, check_input=True, output=None):
@@ -419,6 +462,45 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return self._core_forward(X, params, output=output)
 
+    def transform(self, X, layer=-1):
+        """Return the activations of a hidden layer (feature extraction).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        layer : int, default=-1
+            Which hidden layer, indexed as a Python sequence over the hidden layers:
+            0 is the first, -1 the last.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The outputs of that layer's activation, in the model's dtype.
+        """
+        self._check_fitted()
+        n_hidden = len(self.coefs_) - 1
+        if n_hidden == 0:
+            raise ValueError("transform needs a hidden layer; this network has none.")
+        if isinstance(layer, bool) or not isinstance(layer, Integral):
+            raise ValueError(f"layer must be an int, got {layer!r}.")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer={layer} is out of range for a network with {n_hidden} hidden layers."
+            )
+        params = self._arena()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return _core.transform(
+            self._params_units,
+            self._hidden_codes(n_hidden),
+            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            params,
+            _core_input(X, params.dtype),
+            int(layer) % n_hidden,
+            self._n_threads(),
+            negative_slope=float(self.negative_slope),
+        )
+
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -432,10 +514,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
 
-        # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
-        factor = 2.0 if self.activation == "logistic" else 6.0
+        # Glorot uniform, drawn in float64 in scikit-learn's order, then cast. The gain follows
+        # the activation each layer feeds (scikit-learn's rule for one activation; the output
+        # layer takes the last hidden layer's)
+        hidden = _checked_activations(self.activation, len(layer_units) - 2)
+        if hidden:
+            feeds = hidden + hidden[-1:]
+        else:
+            feeds = [self.activation if isinstance(self.activation, str) else "relu"]
         coefs, intercepts = [], []
-        for fan_in, fan_out in pairwise(layer_units):
+        for (fan_in, fan_out), act in zip(pairwise(layer_units), feeds):
+            factor = 2.0 if act == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
             intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
@@ -460,6 +549,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
+        _checked_activations(self.activation, len(hidden_layer_sizes))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
 
@@ -501,6 +591,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self.n_params_ = int(sum(a * b + b for a, b in pairwise(layer_units)))
         return self
 
     def _core_targets(self, y, dtype):
@@ -513,9 +604,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _trainer(self, layer_units, dtype, max_rows):
         return _TRAINERS[dtype](
             layer_units,
-            _HIDDEN_ACTIVATIONS[self.activation],
+            self._hidden_codes(len(layer_units) - 2),
             _OUTPUT_ACTIVATIONS[self.out_activation_],
             max_rows,
+            negative_slope=float(self.negative_slope),
         )
 
     def _fit_lbfgs(self, X, Y, sample_weight, layer_units, dtype):
@@ -932,8 +1024,36 @@ _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
         An empty tuple gives a network with no hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function for the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation function for the hidden layers: one name for every hidden layer, or a
+        list with one name per hidden layer (its length must be
+        ``len(hidden_layer_sizes)``). With ``y = g(x)``, ``σ`` the logistic function,
+        ``Φ``/``φ`` the standard normal CDF/density:
+
+        - 'identity': ``g(x) = x``; ``g' = 1``.
+        - 'logistic': ``g(x) = 1 / (1 + exp(-x))``; ``g' = y (1 - y)``.
+        - 'tanh': ``g(x) = tanh(x)``; ``g' = 1 - y²``.
+        - 'relu': ``g(x) = max(x, 0)``; ``g' = 1 if x > 0 else 0``.
+        - 'leaky_relu': ``g(x) = x if x > 0 else s x`` with ``s = negative_slope``;
+          ``g' = 1 if x > 0 else s``.
+        - 'elu': ``g(x) = x if x > 0 else exp(x) - 1``; ``g' = 1 if x > 0 else y + 1``.
+        - 'selu': ``g(x) = λ x if x > 0 else λ α (exp(x) - 1)`` with PyTorch's
+          ``λ = 1.0507009873554805``, ``α = 1.6732632423543772``;
+          ``g' = λ if x > 0 else y + λ α``.
+        - 'gelu': ``g(x) = x Φ(x) = x (1 + erf(x / √2)) / 2`` (exact, PyTorch's default);
+          ``g' = Φ(x) + x φ(x)``.
+        - 'silu' (alias 'swish'): ``g(x) = x σ(x)``; ``g' = σ(x) (1 + x (1 - σ(x)))``.
+        - 'softplus': ``g(x) = log(1 + exp(x))``, computed without overflow;
+          ``g' = σ(x) = 1 - exp(-y)``.
+        - 'softsign': ``g(x) = x / (1 + |x|)``; ``g' = 1 / (1 + |x|)² = (1 - |y|)²``.
+        - 'mish': ``g(x) = x tanh(softplus(x))``;
+          ``g' = t + x (1 - t²) σ(x)`` with ``t = tanh(softplus(x))``.
+        - 'hard_tanh': ``g(x) = min(max(x, -1), 1)``; ``g' = 1 if |x| < 1 else 0``.
+
+        Each is fused into the matrix products' epilogues. gelu, silu and mish layers also
+        keep their pre-activations during training (their derivative needs ``x``). The
+        weight initialisation uses scikit-learn's gain (2 for 'logistic', else 6) per layer,
+        by the activation the layer feeds.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
     alpha : float, default=0.0001
@@ -991,6 +1111,9 @@ _COMMON_PARAMS_DOC = """
         allows (``OMP_NUM_THREADS``, threadpoolctl limits); negative values count back
         from the number of CPUs as in joblib (-1 is all of them). Results are the same
         bits for any value.
+    negative_slope : float, default=0.01
+        The slope ``s`` of 'leaky_relu' for negative inputs, in [0, 1) (PyTorch's
+        ``negative_slope``). Ignored by the other activations.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -1045,6 +1168,9 @@ _COMMON_ATTRS_DOC = """
         Number of outputs.
     out_activation_ : str
         Name of the output activation function.
+    n_params_ : int
+        The number of parameters of the network: every weight and every bias, over all
+        layers (set by fit and partial_fit).
 """
 
 
@@ -1103,6 +1229,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        negative_slope=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1130,6 +1257,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            negative_slope=negative_slope,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1352,6 +1480,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        negative_slope=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1379,6 +1508,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            negative_slope=negative_slope,
         )
 
     def predict(self, X):

@@ -87,6 +87,7 @@ void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t l
     }
     const EpilogueKind kind = ep.kind;
     const typename V::reg one = V::set1(T(1));
+    const typename V::reg slope = V::set1(ep.param);
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
         typename V::reg x = acc[v];
@@ -94,15 +95,16 @@ void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t l
         if (epilogue_uses_bias(kind)) {
             x = V::add(x, V::loadz(mask[v], ep.bias + v * L));
             if (kind == EpilogueKind::bias_relu) x = V::max(V::zero(), x);
+            else if (kind == EpilogueKind::bias_leaky_relu) x = V::max(V::mul(slope, x), x);
         } else if (epilogue_uses_z(kind)) {
             const typename V::reg z = V::loadz(mask[v], ep.z + v * L);
             if (kind == EpilogueKind::relu_grad) x = V::keep_nonzero(z, x);
             else if (kind == EpilogueKind::logistic_grad) x = V::mul(V::mul(x, z), V::sub(one, z));
-            else x = V::mul(x, V::sub(one, V::mul(z, z)));
+            else if (kind == EpilogueKind::tanh_grad) x = V::mul(x, V::sub(one, V::mul(z, z)));
         }
         V::store(c + v * L, mask[v], x);
     }
-    activate_tile(kind, c, n, 1, n);
+    activate_tile(ep, c, n, 1, n);
 }
 
 constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk
