@@ -14,7 +14,14 @@ from fastmlp import MLPClassifier, MLPRegressor, _core
 # max_iter=100 keeps the checks quick; the checks fit tiny data sets, so the
 # stochastic solvers routinely stop at max_iter and warn about it.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+@parametrize_with_checks([
+    MLPClassifier(max_iter=100),
+    MLPRegressor(max_iter=100),
+    # issue 6 (activations): per-layer lists and leaky_relu's slope
+    MLPClassifier(max_iter=100, hidden_layer_sizes=(20, 10), activation=["gelu", "leaky_relu"],
+                  negative_slope=0.2),
+    MLPRegressor(max_iter=100, hidden_layer_sizes=(20, 10), activation=["mish", "selu"]),
+])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -500,6 +500,25 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._n_threads(),
             negative_slope=float(self.negative_slope),
         )
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the model, then return the activations of its last hidden layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        **fit_params : dict
+            Passed to ``fit`` (``sample_weight``).
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            ``self.fit(X, y, **fit_params).transform(X)``.
+        """
+        return self.fit(X, y, **fit_params).transform(X)
 
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
@@ -999,6 +1018,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # transform(X) gives hidden activations in the model's dtype (the dtype fit saw)
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
 
