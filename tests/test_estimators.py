@@ -1140,7 +1140,7 @@ BAD_PARAMS = [
     ("hidden_layer_sizes", 0),
     ("hidden_layer_sizes", -3),
     ("hidden_layer_sizes", "ten"),
-    ("activation", "softsign"),
+    ("activation", "sigmoid"),  # softsign is an activation since issue 6
     ("solver", "bogus"),
     ("alpha", -1),
     ("batch_size", 0),
