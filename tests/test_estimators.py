@@ -1200,6 +1200,7 @@ def test_default_parameters_match_sklearn():
     for Est, SkEst in ESTIMATORS.values():
         ours, theirs = Est().get_params(), SkEst().get_params()
         assert ours.pop("n_jobs") is None
+        assert ours.pop("negative_slope") == 0.01  # issue 6: leaky_relu's slope
         assert ours == theirs
 
 

@@ -173,8 +173,8 @@ inline void finish_tile_as(const Epilogue<T>& ep, T* c, index_t ldc, index_t m, 
 }
 
 // The element-wise half of the epilogues the SIMD kernels leave to a pass over the stored tile
-// (in L1): every kind but none, bias, bias_relu, bias_leaky_relu and the relu/logistic/tanh
-// grads, which they finish in registers.
+// (in L1): the transcendental ones. The SIMD kernels finish the others in registers (none, bias,
+// bias_relu, the relu/logistic/tanh grads, and gemm_tile_simd.h's epilogue_in_registers kinds).
 template <class T>
 inline void activate_tile(const Epilogue<T>& ep, T* c, index_t ldc, index_t m, index_t n) {
     switch (ep.kind) {
@@ -187,18 +187,11 @@ inline void activate_tile(const Epilogue<T>& ep, T* c, index_t ldc, index_t m, i
         FASTMLP_FINISH(bias_gelu)
         FASTMLP_FINISH(bias_silu)
         FASTMLP_FINISH(bias_softplus)
-        FASTMLP_FINISH(bias_softsign)
         FASTMLP_FINISH(bias_mish)
-        FASTMLP_FINISH(bias_hard_tanh)
-        FASTMLP_FINISH(leaky_relu_grad)
-        FASTMLP_FINISH(elu_grad)
-        FASTMLP_FINISH(selu_grad)
         FASTMLP_FINISH(gelu_grad)
         FASTMLP_FINISH(silu_grad)
         FASTMLP_FINISH(softplus_grad)
-        FASTMLP_FINISH(softsign_grad)
         FASTMLP_FINISH(mish_grad)
-        FASTMLP_FINISH(hard_tanh_grad)
 #undef FASTMLP_FINISH
         default: return;
     }

@@ -372,7 +372,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return int(self.n_jobs)
 
     def _hidden_codes(self, n_hidden):
-        """The core's activation codes, one per hidden layer."""
+        """The core's activation codes: one code for every hidden layer (a str, the common
+        case, converts fastest), or a list of one code per hidden layer."""
+        if isinstance(self.activation, str):
+            return _HIDDEN_ACTIVATIONS[self.activation]
         return [_HIDDEN_ACTIVATIONS[a] for a in _checked_activations(self.activation, n_hidden)]
 
     def _layer_units(self):
