@@ -560,7 +560,7 @@ def test_bad_activation_lists_are_refused(kernel_path):
         MLPClassifier((4, 3), activation=["relu"]).fit(X, y)
     with pytest.raises(ValueError, match="one activation per hidden layer"):
         MLPRegressor(hidden_layer_sizes=(4,), activation=["relu", "tanh"]).fit(X, y.astype(float))
-    with pytest.raises(ValueError, match="'activation' parameter"):
+    with pytest.raises(ValueError, match="The 'activation' parameter of MLPClassifier"):
         MLPClassifier((4, 3), activation=["relu", "sigmoid"]).fit(X, y)
     with pytest.raises(InvalidParameterError):
         MLPClassifier((4,), activation="sigmoid").fit(X, y)

@@ -1,6 +1,7 @@
 // The SIMD micro-kernel of ukernel.h's contract, written once over a vector-traits type V:
 //   V::scalar, V::reg, V::mask, V::lanes, and zero/set1/loadu/loadz/store/fma/add/sub/mul/max/
-//   keep_nonzero/tail. Each ISA's translation unit defines its traits and includes this file,
+//   keep_nonzero/tail, and for the register epilogues min/div/abs/select_positive/
+//   keep_inside_unit. Each ISA's translation unit defines its traits and includes this file,
 //   so the same source is compiled once per ISA with that file's flags. Everything here has
 //   internal linkage: no copy built with one ISA's flags can be linked into another's path.
 #pragma once

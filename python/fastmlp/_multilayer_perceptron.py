@@ -120,9 +120,10 @@ def _narrowed(X, dtype):
     return out
 
 
-def _checked_activations(activation, n_hidden):
+def _checked_activations(activation, n_hidden, owner="the estimator"):
     """`activation` (a name, or a list of one name per hidden layer) as a list of n_hidden
-    names, with scikit-learn-worded errors for a list of the wrong length or a bad name."""
+    names, with scikit-learn-worded errors for a list of the wrong length or a bad name;
+    owner names the estimator in them."""
     if isinstance(activation, str):
         return [activation] * n_hidden
     names = list(activation)
@@ -134,7 +135,7 @@ def _checked_activations(activation, n_hidden):
     for name in names:
         if not isinstance(name, str) or name not in _HIDDEN_ACTIVATIONS:
             raise ValueError(
-                f"The 'activation' parameter of the estimator must be a str among "
+                f"The 'activation' parameter of {owner} must be a str among "
                 f"{sorted(_HIDDEN_ACTIVATIONS)} or a list of them. Got {name!r} in {activation!r}."
             )
     return names
@@ -571,7 +572,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
-        _checked_activations(self.activation, len(hidden_layer_sizes))
+        _checked_activations(self.activation, len(hidden_layer_sizes), type(self).__name__)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
 
