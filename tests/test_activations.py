@@ -609,20 +609,21 @@ def test_onnx_export_of_every_activation(dtype):
     yr = (X[:, 0] - X[:, 1]).astype(np.float64)
     # float64 gelu takes erf in float32 (onnxruntime has no float64 Erf)
     tol = {np.float32: 2e-6, np.float64: 1e-12}[dtype]
-    for name in NAMES + ["swish"]:
-        for model, method, target in (
-            (MLPClassifier((6, 5), activation=[name, "tanh"], max_iter=8, random_state=0,
-                           negative_slope=SLOPE), "predict_proba", y),
-            (MLPRegressor(hidden_layer_sizes=(5,), activation=name, max_iter=8, random_state=0,
-                          negative_slope=SLOPE), "predict", yr),
-        ):
-            model.fit(X, target)
-            sess = ort.InferenceSession(to_onnx(model, X[:1]).SerializeToString(),
-                                        providers=["CPUExecutionProvider"])
-            outs = sess.run(None, {sess.get_inputs()[0].name: X})
-            want = getattr(model, method)(X)
-            got = outs[1] if method == "predict_proba" else outs[0].reshape(want.shape)
-            this_tol = 1e-6 if (name == "gelu" and dtype == np.float64) else tol
-            np.testing.assert_allclose(got, want, rtol=this_tol, atol=this_tol, err_msg=name)
-            if method == "predict_proba":
-                np.testing.assert_array_equal(outs[0], model.predict(X))
+    cases = [(MLPClassifier((6, 5), activation=[name, "tanh"], max_iter=8, random_state=0,
+                            negative_slope=SLOPE), "predict_proba", y, name)
+             for name in NAMES + ["swish"]]
+    # the regressor's graph, with one activation per hidden layer
+    mixed = ["gelu", "mish", "selu", "leaky_relu"]
+    cases.append((MLPRegressor(hidden_layer_sizes=(5, 4, 4, 3), activation=mixed, max_iter=8,
+                               random_state=0, negative_slope=SLOPE), "predict", yr, "gelu"))
+    for model, method, target, name in cases:
+        model.fit(X, target)
+        sess = ort.InferenceSession(to_onnx(model, X[:1]).SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+        outs = sess.run(None, {sess.get_inputs()[0].name: X})
+        want = getattr(model, method)(X)
+        got = outs[1] if method == "predict_proba" else outs[0].reshape(want.shape)
+        this_tol = 1e-6 if (name == "gelu" and dtype == np.float64) else tol
+        np.testing.assert_allclose(got, want, rtol=this_tol, atol=this_tol, err_msg=name)
+        if method == "predict_proba":
+            np.testing.assert_array_equal(outs[0], model.predict(X))
