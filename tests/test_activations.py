@@ -294,6 +294,39 @@ def test_gemm_hook_epilogues(kernel_path, dtype):
                          what=f"gemm {name} grad")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_epilogue_has_portables_bits_when_the_sum_is_exact(kernel_path, dtype):
+    """With depth 1 every path's sum is the same rounded product, so the epilogues alone decide
+    the bits: the SIMD kernels' register epilogues and tile passes must equal the portable
+    kernel's scalar apply_epilogue exactly (values around every kink included)."""
+    isa = _core.active_isa()
+    info = _core.kernel_info(isa)[np.dtype(dtype).name]
+    M, N = 2 * info["mr"] + 1, 2 * info["nr"] + 3
+    rng = np.random.default_rng(seed_of("bits", dtype))
+    a = rng.standard_normal((M, 1)).astype(dtype) * 2
+    b = rng.standard_normal((1, N)).astype(dtype)
+    a[:4, 0] = [0.0, 1.0, -1.0, np.nan]  # exact zeros, ±1 (hard_tanh's kinks), NaN
+    b[0, :3] = [1.0, -1.0, 0.0]
+    bias = np.zeros(N, dtype)
+    for name in NAMES:
+        for kind in {FORWARD_EPILOGUE[name], GRAD_EPILOGUE[name]}:
+            z = None
+            if kind == GRAD_EPILOGUE[name] and kind != 0:
+                x = rng.standard_normal((M, N)).astype(dtype) * 2
+                x[0, :4] = [0.0, 1.0, -1.0, -0.0]
+                z = x if name in NEEDS_PRE else _core.activation_forward(CODES[name], x, 1,
+                                                                         negative_slope=SLOPE)
+            b_arg = bias if kind == FORWARD_EPILOGUE[name] else None
+            got = _core.gemm(a, b, False, False, None, kind, b_arg, z, isa, 1, False, param=SLOPE)[0]
+            want = _core.gemm(a, b, False, False, None, kind, b_arg, z, "portable", 1, False,
+                              param=SLOPE)[0]
+            # the same bits, signed zeros included; a NaN may differ in its sign bit only
+            what = f"{name} epilogue {kind} on {isa}"
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=what)
+            ok = ~np.isnan(want)
+            np.testing.assert_array_equal(got[ok].view(np.uint8), want[ok].view(np.uint8), err_msg=what)
+
+
 # ------------------------------------------------------------------ whole-network gradients
 def draw_problem(hidden, output, sparse, seed, units=(5, 4, 3), K=3, n=7, scale=0.8):
     """Parameters, X, Y with no hidden pre-activation within MARGIN of a kink."""
