@@ -413,19 +413,31 @@ def test_gradient_matches_finite_differences(kernel_path, hidden, output, sparse
 
 @pytest.mark.parametrize("hidden", [("gelu", "mish"), ("silu", "leaky_relu")])
 def test_row_blocks_and_threads_agree(kernel_path, hidden):
-    """The pre-activation buffers hold up across row blocks (max_rows < n) and thread counts."""
+    """The pre-activation buffers hold up across row blocks (max_rows < n), and a step big
+    enough to wake a team (tens of millions of multiply-adds) gives the same bits on 1 and 2
+    threads."""
     units, params, X, Y = draw_problem(hidden, 0, False, 1, n=40)
     whole = objective(units, hidden, 0, params, X, Y, False, 0.1)
     blocks = objective(units, hidden, 0, params, X, Y, False, 0.1, max_rows=7)
     np.testing.assert_allclose(blocks[0], whole[0], rtol=1e-13)
     np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12, atol=1e-15)
-    trainer = _core.Trainer64(units, [CODES[h] for h in hidden], 0, 40, negative_slope=SLOPE)
-    grads = []
+    rng = np.random.default_rng(seed_of("threads", hidden))
+    units = [64, 128, 128, 3]
+    n = 600
+    params = rng.standard_normal(sum(a * b + b for a, b in zip(units[:-1], units[1:]))) * 0.1
+    X = rng.standard_normal((n, units[0]))
+    Y = rng.integers(0, 3, n).astype(np.int32)
+    trainer = _core.Trainer64(units, [CODES[h] for h in hidden], 0, n, negative_slope=SLOPE)
+    results = []
     for threads in (1, 2):
         g = np.zeros(params.size)
-        trainer.loss_and_grad(g, params, X, Y, None, 0.1, threads)
-        grads.append(g)
-    np.testing.assert_array_equal(grads[0], grads[1])
+        loss = trainer.loss_and_grad(g, params, X, Y, None, 0.1, threads)
+        results.append((loss, g))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    out = [_core.transform(units, [CODES[h] for h in hidden], 0, params, X, 1, t,
+                           negative_slope=SLOPE) for t in (1, 2)]
+    np.testing.assert_array_equal(out[0], out[1])
 
 
 # ------------------------------------------------------------------ PyTorch parity
