@@ -35,9 +35,20 @@ def _expected_failed_checks(estimator):
     [
         MLPClassifier(max_iter=100),
         MLPRegressor(max_iter=100),
-        # issue 6's regularisers and rprop at non-default values
-        MLPClassifier(max_iter=100, weight_decay=1e-3, max_grad_norm=1.0),
-        MLPRegressor(max_iter=100, weight_decay=1e-3, max_grad_norm=1.0),
+        # issue 6's parameters at non-default values, several to an estimator (each instance
+        # runs every check): per-layer activations and leaky_relu's slope, decoupled weight
+        # decay, gradient clipping, learning-rate schedules, init schemes and
+        # restore_best_weights (validation_data holds data of its own, which the generic
+        # checks' data cannot match; early_stopping=True, where restore_best_weights acts,
+        # fails the partial_fit checks as scikit-learn's does)
+        MLPClassifier(max_iter=100, hidden_layer_sizes=(20, 10),
+                      activation=["gelu", "leaky_relu"], negative_slope=0.2,
+                      weight_decay=1e-3, max_grad_norm=1.0, learning_rate="cosine",
+                      lr_warmup_epochs=5, init="he_normal", restore_best_weights=False),
+        MLPRegressor(max_iter=100, hidden_layer_sizes=(20, 10), activation=["mish", "selu"],
+                     weight_decay=1e-3, max_grad_norm=1.0, learning_rate="step",
+                     learning_rate_init=0.01, lr_step_size=20, lr_gamma=0.5,
+                     init="orthogonal"),
         MLPClassifier(max_iter=100, dropout=0.2),
         MLPRegressor(max_iter=100, dropout=[0.2]),
         # alpha=0.1: with alpha=1e-4 rprop fits check_classifiers_train's separable blobs to
@@ -45,14 +56,6 @@ def _expected_failed_checks(estimator):
         # check's np.log(predict_proba) is -inf while predict_log_proba stays exact (finite)
         MLPClassifier(max_iter=100, solver="rprop", alpha=0.1),
         MLPRegressor(max_iter=100, solver="rprop"),
-        # learning-rate schedules, init schemes, restore_best_weights at non-default values
-        # (validation_data holds data of its own, which the generic checks' data cannot match;
-        # early_stopping=True, where restore_best_weights acts, fails the partial_fit checks as
-        # scikit-learn's does)
-        MLPClassifier(max_iter=100, learning_rate="cosine", lr_warmup_epochs=5,
-                      init="he_normal", restore_best_weights=False),
-        MLPRegressor(max_iter=100, learning_rate="step", learning_rate_init=0.01,
-                     lr_step_size=20, lr_gamma=0.5, init="orthogonal"),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

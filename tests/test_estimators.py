@@ -1136,7 +1136,7 @@ BAD_PARAMS = [
     ("hidden_layer_sizes", 0),
     ("hidden_layer_sizes", -3),
     ("hidden_layer_sizes", "ten"),
-    ("activation", "softsign"),
+    ("activation", "sigmoid"),  # softsign is an activation since issue 6
     ("solver", "bogus"),
     ("alpha", -1),
     ("batch_size", 0),
@@ -1196,7 +1196,7 @@ FASTMLP_ONLY_DEFAULTS = {
     "n_jobs": None,
     "lr_warmup_epochs": 0, "lr_min": 0.0, "lr_step_size": 50, "lr_gamma": 0.1,
     "init": "glorot_uniform", "validation_data": None, "restore_best_weights": True,
-    "dropout": 0.0, "weight_decay": 0.0, "max_grad_norm": None,
+    "dropout": 0.0, "weight_decay": 0.0, "max_grad_norm": None, "negative_slope": 0.01,
 }
 
 

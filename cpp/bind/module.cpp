@@ -153,20 +153,37 @@ Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
     return Y;
 }
 
-NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
-    require(hidden >= 0 && hidden <= 3, "unknown activation code");
+Activation activation_code(int code) {
+    require(code >= 0 && code < kActivationCount, "unknown activation code");
+    return Activation(code);
+}
+
+// hidden: one activation code for every hidden layer, or a sequence of one code per hidden layer
+NetSpec make_spec(const std::vector<index_t>& units, const py::object& hidden, int output,
+                  double negative_slope) {
     require(output >= 0 && output <= 3, "unknown output code");
-    return NetSpec(units, Activation(hidden), Output(output));
+    require(units.size() >= 2, "a network needs at least 2 layers of units");
+    require(negative_slope >= 0.0 && negative_slope < 1.0, "negative_slope must be in [0, 1)");
+    std::vector<Activation> acts;
+    if (py::isinstance<py::int_>(hidden)) {
+        acts.assign(units.size() - 2, activation_code(hidden.cast<int>()));
+    } else {
+        for (int code : hidden.cast<std::vector<int>>()) acts.push_back(activation_code(code));
+        require(acts.size() + 2 == units.size(), "hidden must have one activation per hidden layer");
+    }
+    return NetSpec(units, std::move(acts), Output(output), negative_slope);
 }
 
 template <class T>
 void bind_dtype(py::module_& m, const char* suffix) {
     using TrainerT = Trainer<T>;
     py::class_<TrainerT>(m, (std::string("Trainer") + suffix).c_str())
-        .def(py::init([](const std::vector<index_t>& units, int hidden, int output, index_t max_rows) {
-                 return new TrainerT(make_spec(units, hidden, output), max_rows);
+        .def(py::init([](const std::vector<index_t>& units, py::object hidden, int output,
+                         index_t max_rows, double negative_slope) {
+                 return new TrainerT(make_spec(units, hidden, output, negative_slope), max_rows);
              }),
-             py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"))
+             py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"),
+             py::arg("negative_slope") = 0.01)
         .def_property_readonly("n_params", [](const TrainerT& t) { return t.spec().n_params(); })
         .def(
             "train_epoch",
@@ -279,9 +296,9 @@ void bind_dtype(py::module_& m, const char* suffix) {
 
     m.def(
         "forward",
-        [](const std::vector<index_t>& units, int hidden, int output, Array<T> params,
-           py::object X_obj, int n_threads, bool check_finite) -> py::object {
-            NetSpec s = make_spec(units, hidden, output);
+        [](const std::vector<index_t>& units, py::object hidden, int output, Array<T> params,
+           py::object X_obj, int n_threads, bool check_finite, double negative_slope) -> py::object {
+            NetSpec s = make_spec(units, hidden, output, negative_slope);
             require_vector(params, s.n_params(), "params");
             InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
             Array<T> out({X.rows, s.n_outputs()});
@@ -297,8 +314,28 @@ void bind_dtype(py::module_& m, const char* suffix) {
             return std::move(out);
         },
         py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params").noconvert(), py::arg("X"),
-        py::arg("n_threads"), py::arg("check_finite") = false,
+        py::arg("n_threads"), py::arg("check_finite") = false, py::arg("negative_slope") = 0.01,
         "The network's output for X; None when check_finite and X holds NaN or infinity.");
+    m.def(
+        "transform",
+        [](const std::vector<index_t>& units, py::object hidden, int output, Array<T> params,
+           py::object X_obj, index_t layer, int n_threads, double negative_slope) {
+            NetSpec s = make_spec(units, hidden, output, negative_slope);
+            require_vector(params, s.n_params(), "params");
+            require(layer >= 0 && layer + 1 < s.n_layers(), "no such hidden layer");
+            InputMatrix<T> X = as_input<T>(X_obj, s.n_inputs());
+            Array<T> out({X.rows, s.units[layer + 1]});
+            T* o = out.mutable_data();
+            const T* p = params.data();
+            {
+                py::gil_scoped_release release;
+                network_transform(o, s, p, X, layer, n_threads);
+            }
+            return out;
+        },
+        py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params").noconvert(), py::arg("X"),
+        py::arg("layer"), py::arg("n_threads"), py::arg("negative_slope") = 0.01,
+        "The activations of hidden layer `layer` (0-based) for X.");
 
     // One iRPROP- step over the flat arenas (params, step sizes, previous gradient, all updated
     // in place) from the finished full-batch gradient grad.
@@ -325,39 +362,50 @@ void bind_dtype(py::module_& m, const char* suffix) {
           py::arg("grad").noconvert(), py::arg("eta_minus"), py::arg("eta_plus"), py::arg("step_min"),
           py::arg("step_max"), py::arg("n_threads"));
     // Single ops, for the tests that compare each one with a NumPy reference.
-    m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads, int activation) {
-        require(activation >= 0 && activation <= 3, "unknown activation code");
+    m.def("linear_forward", [](Array<T> inp, Array<T> weight, Array<T> bias, int n_threads, int activation,
+                               double negative_slope, bool return_pre) -> py::object {
+        const Activation act = activation_code(activation);
         require(inp.ndim() == 2 && weight.ndim() == 2 && inp.shape(1) == weight.shape(0), "shapes disagree");
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require_vector(bias, OC, "bias");
-        Array<T> out({N, OC});
+        Array<T> out({N, OC}), pre({return_pre ? N : index_t(0), OC});
+        T* pre_p = return_pre ? pre.mutable_data() : nullptr;
+        if (return_pre) std::fill_n(pre_p, pre.size(), std::numeric_limits<T>::quiet_NaN());
         GemmWorkspace<T> ws;
         ws.prepare(gemm_kernel<T>(active_kernels()), std::max({N, C, OC}));
         run_in_team(n_threads, true, [&] {
             linear_forward(out.mutable_data(), inp.data(), weight.data(), bias.data(), N, C, OC,
-                           Activation(activation), ws);
+                           act, ws, pre_p, T(negative_slope));
         });
-        return out;
+        if (return_pre) return py::make_tuple(out, pre);
+        return std::move(out);
     },
           py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("n_threads"),
-          py::arg("activation") = 0);
-    m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads, int inp_activation) {
-        require(inp_activation >= 0 && inp_activation <= 3, "unknown activation code");
+          py::arg("activation") = 0, py::arg("negative_slope") = 0.01, py::arg("return_pre") = false);
+    m.def("linear_backward", [](Array<T> dout, Array<T> inp, Array<T> weight, int n_threads, int inp_activation,
+                                py::object inp_pre_obj, double negative_slope) {
+        const Activation act = activation_code(inp_activation);
         require(inp.ndim() == 2 && weight.ndim() == 2 && dout.ndim() == 2, "arrays must be 2-D");
         const index_t N = inp.shape(0), C = inp.shape(1), OC = weight.shape(1);
         require(weight.shape(0) == C && dout.shape(0) == N && dout.shape(1) == OC, "shapes disagree");
+        Array<T> inp_pre;
+        if (!inp_pre_obj.is_none()) {
+            inp_pre = exact<T>(inp_pre_obj, "inp_pre");
+            require(inp_pre.ndim() == 2 && inp_pre.shape(0) == N && inp_pre.shape(1) == C, "inp_pre must be (N, C)");
+        }
+        require(!activation_needs_pre(act) || !inp_pre_obj.is_none(), "this activation needs inp_pre");
         Array<T> dinp({N, C}), dweight({C, OC}), dbias(OC);
         GemmWorkspace<T> ws;
         ws.prepare(gemm_kernel<T>(active_kernels()), std::max({N, C, OC}));
         run_in_team(n_threads, true, [&] {
             linear_backward(dinp.mutable_data(), dweight.mutable_data(), dbias.mutable_data(),
-                            dout.data(), inp.data(), weight.data(), N, C, OC,
-                            Activation(inp_activation), false, ws);
+                            dout.data(), inp.data(), weight.data(), N, C, OC, act, false, ws,
+                            inp_pre_obj.is_none() ? nullptr : inp_pre.data(), T(negative_slope));
         });
         return py::make_tuple(dinp, dweight, dbias);
     },
           py::arg("dout").noconvert(), py::arg("inp").noconvert(), py::arg("weight").noconvert(), py::arg("n_threads"),
-          py::arg("inp_activation") = 0);
+          py::arg("inp_activation") = 0, py::arg("inp_pre") = py::none(), py::arg("negative_slope") = 0.01);
     m.def("linear_forward_csr", [](py::tuple csr, Array<T> weight, Array<T> bias, int n_threads) {
         require(weight.ndim() == 2, "weight must be 2-D");
         InputMatrix<T> X = as_input<T>(csr, weight.shape(0));
@@ -389,26 +437,41 @@ void bind_dtype(py::module_& m, const char* suffix) {
         return py::make_tuple(dweight, dbias);
     },
           py::arg("dout").noconvert(), py::arg("csr"), py::arg("n_threads"));
-    m.def("activation_forward", [](int kind, Array<T> x, int n_threads) {
-        require(kind >= 0 && kind <= 3, "unknown activation code");
+    m.def("activation_forward", [](int kind, Array<T> x, int n_threads, double negative_slope, bool return_pre) -> py::object {
+        const Activation act = activation_code(kind);
         Array<T> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        Array<T> pre(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
         std::copy_n(x.data(), x.size(), out.mutable_data());
-        run_in_team(n_threads, true,
-                    [&] { activation_forward(Activation(kind), out.mutable_data(), out.size()); });
-        return out;
+        std::fill_n(pre.mutable_data(), pre.size(), std::numeric_limits<T>::quiet_NaN());
+        T* pre_p = return_pre ? pre.mutable_data() : nullptr;
+        run_in_team(n_threads, true, [&] {
+            activation_forward(act, out.mutable_data(), out.size(), pre_p, T(negative_slope));
+        });
+        if (return_pre) return py::make_tuple(out, pre);
+        return std::move(out);
     },
-          py::arg("kind"), py::arg("x").noconvert(), py::arg("n_threads"));
-    m.def("activation_backward", [](int kind, Array<T> dx, Array<T> out, int n_threads) {
-        require(kind >= 0 && kind <= 3, "unknown activation code");
+          py::arg("kind"), py::arg("x").noconvert(), py::arg("n_threads"), py::arg("negative_slope") = 0.01,
+          py::arg("return_pre") = false);
+    m.def("activation_backward", [](int kind, Array<T> dx, Array<T> out, int n_threads, py::object pre_obj,
+                                    double negative_slope) {
+        const Activation act = activation_code(kind);
         require(dx.size() == out.size(), "shapes disagree");
+        Array<T> pre;
+        if (!pre_obj.is_none()) {
+            pre = exact<T>(pre_obj, "pre");
+            require(pre.size() == dx.size(), "shapes disagree");
+        }
+        require(!activation_needs_pre(act) || !pre_obj.is_none(), "this activation needs pre");
         Array<T> res(std::vector<py::ssize_t>(dx.shape(), dx.shape() + dx.ndim()));
         std::copy_n(dx.data(), dx.size(), res.mutable_data());
         run_in_team(n_threads, true, [&] {
-            activation_backward(Activation(kind), res.mutable_data(), out.data(), res.size());
+            activation_backward(act, res.mutable_data(), out.data(), res.size(),
+                                pre_obj.is_none() ? nullptr : pre.data(), T(negative_slope));
         });
         return res;
     },
-          py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"));
+          py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
+          py::arg("pre") = py::none(), py::arg("negative_slope") = 0.01);
     m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads) {
         require(kind >= 0 && kind <= 3, "unknown output code");
         require(z.ndim() == 2 && y.ndim() == 2 && z.shape(0) == y.shape(0) && z.shape(1) == y.shape(1),
@@ -431,9 +494,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
     m.def(
         "gemm",
         [](Array<T> a, Array<T> b, bool trans_a, bool trans_b, py::object c, int epilogue,
-           py::object bias, py::object z, const std::string& isa, int n_threads, bool col_sums) {
+           py::object bias, py::object z, const std::string& isa, int n_threads, bool col_sums,
+           double param, bool store_pre) -> py::object {
             require(a.ndim() == 2 && b.ndim() == 2, "a and b must be 2-D");
-            require(epilogue >= 0 && epilogue <= int(EpilogueKind::tanh_grad), "unknown epilogue");
+            require(epilogue >= 0 && epilogue <= int(EpilogueKind::hard_tanh_grad), "unknown epilogue");
             const index_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
             const index_t Kb = trans_b ? b.shape(1) : b.shape(0), N = trans_b ? b.shape(0) : b.shape(1);
             require(K == Kb, "inner dimensions disagree");
@@ -449,6 +513,13 @@ void bind_dtype(py::module_& m, const char* suffix) {
             }
             Epilogue<T> ep;
             ep.kind = EpilogueKind(epilogue);
+            ep.param = T(param);
+            Array<T> pre_arr({store_pre ? M : index_t(0), N});
+            if (store_pre) {
+                std::fill_n(pre_arr.mutable_data(), pre_arr.size(), std::numeric_limits<T>::quiet_NaN());
+                ep.pre = pre_arr.mutable_data();
+                ep.ldpre = N;
+            }
             Array<T> bias_arr, z_arr;
             if (!bias.is_none()) {
                 bias_arr = exact<T>(bias, "bias");
@@ -472,11 +543,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 gemm(ker, out.mutable_data(), N, A, B, M, N, K, accumulate, ep,
                      col_sums ? sums.mutable_data() : nullptr, n_threads);
             }
+            if (store_pre) return py::make_tuple(out, sums, pre_arr);
             return py::make_tuple(out, sums);
         },
         py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("trans_a"), py::arg("trans_b"),
         py::arg("c"), py::arg("epilogue"), py::arg("bias"), py::arg("z"), py::arg("isa"),
-        py::arg("n_threads"), py::arg("col_sums"));
+        py::arg("n_threads"), py::arg("col_sums"), py::arg("param") = 0.0, py::arg("store_pre") = false);
 }
 
 }  // namespace

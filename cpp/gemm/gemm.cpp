@@ -126,6 +126,7 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
             Epilogue<T> chunk_ep = ep;
             if (ep.bias) chunk_ep.bias = ep.bias + j0;
             if (ep.z) chunk_ep.z = ep.z + j0;
+            if (ep.pre) chunk_ep.pre = ep.pre + j0;
             ker.row(K, A.p, A.cs, B.p + j0, B.rs, C + j0, std::min<index_t>(ker.row_nr, N - j0),
                     accumulate, chunk_ep);
         }
@@ -195,6 +196,7 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                             tile_ep = ep;
                             if (ep.bias) tile_ep.bias = ep.bias + j0;
                             if (ep.z) tile_ep.z = ep.z + i0 * ep.ldz + j0;
+                            if (ep.pre) tile_ep.pre = ep.pre + i0 * ep.ldpre + j0;
                         }
                         const T* a;
                         index_t rs_a, cs_a;

@@ -24,6 +24,31 @@
 //   relu_grad       C = z[i][j] == 0 ? 0 : C    z is the stored output of the activation
 //   logistic_grad   C = C · z · (1 − z)
 //   tanh_grad       C = C · (1 − z²)
+//
+// The other hidden activations (ops.h has the table of formulas). Forward kinds take bias and
+// compute v = C + bias[j]; the leaky_relu kinds also take param = s, the negative slope in [0, 1).
+//   bias_leaky_relu C = v > 0 ? v : s·v
+//   bias_elu        C = v > 0 ? v : eˣ − 1                       (α = 1; expm1, exact near 0)
+//   bias_selu       C = λ·(v > 0 ? v : α·(eᵛ − 1))               (PyTorch's λ, α)
+//   bias_gelu       C = v·Φ(v) = v·(1 + erf(v/√2))/2             pre[i][j] = v when pre is set
+//   bias_silu       C = v·σ(v)                                   pre[i][j] = v when pre is set
+//   bias_softplus   C = max(v, 0) + log1p(e^−|v|)                (never overflows)
+//   bias_softsign   C = v / (1 + |v|)
+//   bias_mish       C = v·tanh(softplus(v))                      pre[i][j] = v when pre is set
+//   bias_hard_tanh  C = min(max(v, −1), 1)
+// gelu, silu and mish cannot be inverted from their output, so their forward kinds also write
+// the pre-activation v to pre (m, ldpre) when it is not null (training), and their *_grad kinds
+// read that pre-activation as z. Every other *_grad kind reads z = the stored output y.
+//   leaky_relu_grad C = C · (z > 0 ? 1 : s)                      z = y
+//   elu_grad        C = C · (z > 0 ? 1 : z + 1)                  z = y
+//   selu_grad       C = C · (z > 0 ? λ : z + λα)                 z = y
+//   gelu_grad       C = C · (Φ(z) + z·φ(z))                      z = pre-activation
+//   silu_grad       C = C · σ(z)·(1 + z·(1 − σ(z)))              z = pre-activation
+//   softplus_grad   C = C · (1 − e^−z)  (= σ(x))                 z = y
+//   softsign_grad   C = C · (1 − |z|)²  (= 1/(1+|x|)²)           z = y
+//   mish_grad       C = C · (t + z·(1 − t²)·σ(z)), t = tanh(softplus(z))   z = pre-activation
+//   hard_tanh_grad  C = C · (|z| < 1 ? 1 : 0)                    z = y
+// NaN stays NaN through every kind.
 // An epilogue applies to the finished sum, so the GEMM driver passes it only with the last K block.
 #pragma once
 #include <cstdint>
@@ -41,6 +66,24 @@ enum class EpilogueKind : int {
     relu_grad,
     logistic_grad,
     tanh_grad,
+    bias_leaky_relu,
+    bias_elu,
+    bias_selu,
+    bias_gelu,
+    bias_silu,
+    bias_softplus,
+    bias_softsign,
+    bias_mish,
+    bias_hard_tanh,
+    leaky_relu_grad,
+    elu_grad,
+    selu_grad,
+    gelu_grad,
+    silu_grad,
+    softplus_grad,
+    softsign_grad,
+    mish_grad,
+    hard_tanh_grad,
 };
 
 template <class T>
@@ -49,6 +92,9 @@ struct Epilogue {
     const T* bias = nullptr;  // (n) for the bias_* kinds
     const T* z = nullptr;     // (m, ldz) for the *_grad kinds
     index_t ldz = 0;
+    T* pre = nullptr;         // (m, ldpre): bias_gelu/silu/mish also store the pre-activation
+    index_t ldpre = 0;
+    T param = T(0);           // the leaky_relu kinds' negative slope
 };
 
 template <class T>

@@ -1,6 +1,7 @@
 // The SIMD micro-kernel of ukernel.h's contract, written once over a vector-traits type V:
 //   V::scalar, V::reg, V::mask, V::lanes, and zero/set1/loadu/loadz/store/fma/add/sub/mul/max/
-//   keep_nonzero/tail. Each ISA's translation unit defines its traits and includes this file,
+//   keep_nonzero/tail, and for the register epilogues min/div/abs/select_positive/
+//   keep_inside_unit. Each ISA's translation unit defines its traits and includes this file,
 //   so the same source is compiled once per ISA with that file's flags. Everything here has
 //   internal linkage: no copy built with one ISA's flags can be linked into another's path.
 #pragma once
@@ -11,6 +12,39 @@
 
 namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
+
+// The epilogues of issue 6 cheap enough to finish in registers, before the store (activate_tile
+// leaves them alone): the same IEEE operations as apply_epilogue's, so the same bits.
+constexpr bool epilogue_in_registers(EpilogueKind k) {
+    return k == EpilogueKind::bias_leaky_relu || k == EpilogueKind::bias_softsign ||
+           k == EpilogueKind::bias_hard_tanh || k == EpilogueKind::leaky_relu_grad ||
+           k == EpilogueKind::elu_grad || k == EpilogueKind::selu_grad ||
+           k == EpilogueKind::softsign_grad || k == EpilogueKind::hard_tanh_grad;
+}
+
+// v: the biased sum (forward kinds) or the product (grad kinds, z its stored output)
+template <class V>
+inline typename V::reg register_epilogue(EpilogueKind kind, typename V::reg v, typename V::reg z,
+                                         typename V::reg slope) {
+    using T = typename V::scalar;
+    const typename V::reg one = V::set1(T(1));
+    switch (kind) {
+        case EpilogueKind::bias_leaky_relu: return V::max(V::mul(slope, v), v);  // s < 1; NaN stays
+        case EpilogueKind::bias_softsign: return V::div(v, V::add(one, V::abs(v)));
+        case EpilogueKind::bias_hard_tanh: return V::min(one, V::max(V::set1(T(-1)), v));  // NaN stays
+        case EpilogueKind::leaky_relu_grad: return V::select_positive(z, v, V::mul(v, slope));
+        case EpilogueKind::elu_grad: return V::select_positive(z, v, V::mul(v, V::add(z, one)));
+        case EpilogueKind::selu_grad:
+            return V::select_positive(z, V::mul(v, V::set1(T(kSeluScale))),
+                                      V::mul(v, V::add(z, V::set1(T(kSeluScale * kSeluAlpha)))));
+        case EpilogueKind::softsign_grad: {
+            const typename V::reg r = V::sub(one, V::abs(z));
+            return V::mul(v, V::mul(r, r));
+        }
+        case EpilogueKind::hard_tanh_grad: return V::keep_inside_unit(z, v);
+        default: return v;
+    }
+}
 
 // One tile of M ≤ MR rows and NV vectors (NR = 2 vectors) of features.
 template <class V, int M, int NV, bool FullWidth>
@@ -46,6 +80,7 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
         if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
     }
     const typename V::reg one = V::set1(T(1));
+    const typename V::reg slope = V::set1(ep.param);
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
         T* ci = c + i * ldc;
@@ -60,6 +95,9 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             if (kind == EpilogueKind::bias_relu) {  // max(0, v) returns v when v is NaN
                 v0 = V::max(V::zero(), v0);
                 v1 = V::max(V::zero(), v1);
+            } else if (epilogue_in_registers(kind)) {
+                v0 = register_epilogue<V>(kind, v0, V::zero(), slope);
+                v1 = register_epilogue<V>(kind, v1, V::zero(), slope);
             }
         } else if (epilogue_uses_z(kind)) {
             const T* zi = ep.z + i * ep.ldz;
@@ -71,15 +109,18 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             } else if (kind == EpilogueKind::logistic_grad) {
                 v0 = V::mul(V::mul(v0, z0), V::sub(one, z0));
                 v1 = V::mul(V::mul(v1, z1), V::sub(one, z1));
-            } else {
+            } else if (kind == EpilogueKind::tanh_grad) {
                 v0 = V::mul(v0, V::sub(one, V::mul(z0, z0)));
                 v1 = V::mul(v1, V::sub(one, V::mul(z1, z1)));
-            }
+            } else if (epilogue_in_registers(kind)) {
+                v0 = register_epilogue<V>(kind, v0, z0, slope);
+                v1 = register_epilogue<V>(kind, v1, z1, slope);
+            }  // the other grad kinds: activate_tile, below
         }
         V::store(ci, m0, v0);
         if constexpr (NV == 2) V::store(ci + L, m1, v1);
     }
-    activate_tile(kind, c, ldc, M, n);
+    activate_tile(ep, c, ldc, M, n);
 }
 
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.

@@ -85,8 +85,18 @@ double sum_of_squares(double* partial, const T* x, index_t n) {
 }  // namespace
 
 NetSpec::NetSpec(std::vector<index_t> units_, Activation hidden_, Output output_)
-    : units(std::move(units_)), hidden(hidden_), output(output_) {
+    : NetSpec(units_, std::vector<Activation>(units_.size() < 2 ? 0 : units_.size() - 2, hidden_),
+              output_) {}
+
+NetSpec::NetSpec(std::vector<index_t> units_, std::vector<Activation> hidden_, Output output_,
+                 double negative_slope_)
+    : units(std::move(units_)), hidden(std::move(hidden_)), output(output_),
+      negative_slope(negative_slope_) {
     if (units.size() < 2) throw std::invalid_argument("a network needs at least 2 layers of units");
+    if (hidden.size() + 2 != units.size())
+        throw std::invalid_argument("a network needs one activation per hidden layer");
+    if (!(negative_slope >= 0.0 && negative_slope < 1.0))
+        throw std::invalid_argument("negative_slope must be in [0, 1)");
     for (index_t u : units)
         if (u <= 0) throw std::invalid_argument("every layer needs at least one unit");
     index_t offset = 0;
@@ -108,8 +118,13 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
     if (max_rows <= 0) throw std::invalid_argument("max_rows must be positive");
     // everything below, in elements of T (row_loss_ and block_rows_ are 8 bytes: counted twice)
     index_t units = 0;
-    for (index_t l = 0; l < spec_.n_layers(); ++l) units = checked_add(units, spec_.units[l + 1]);
-    require_allocatable(checked_add(checked_mul(max_rows, checked_add(2 * units, spec_.n_outputs() + 6)),
+    index_t pre_units = 0;  // the pre-activation buffers of gelu, silu and mish layers
+    for (index_t l = 0; l < spec_.n_layers(); ++l) {
+        units = checked_add(units, spec_.units[l + 1]);
+        if (activation_needs_pre(spec_.activation(l))) pre_units = checked_add(pre_units, spec_.units[l + 1]);
+    }
+    require_allocatable(checked_add(checked_mul(max_rows, checked_add(checked_add(2 * units, pre_units),
+                                                                      spec_.n_outputs() + 6)),
                                     spec_.n_params()),
                         sizeof(T));
     // input_ (a gathered dense batch) is sized on first dense use: sparse input never needs it,
@@ -120,6 +135,9 @@ Trainer<T>::Trainer(NetSpec spec, index_t max_rows) : spec_(std::move(spec)), ma
     for (index_t l = 0; l < spec_.n_layers(); ++l) {
         acts_.emplace_back(checked_mul(max_rows, spec_.units[l + 1]));
         deltas_.emplace_back(checked_mul(max_rows, spec_.units[l + 1]));
+        pres_.emplace_back(activation_needs_pre(spec_.activation(l))
+                               ? checked_mul(max_rows, spec_.units[l + 1])
+                               : index_t(0));
     }
     row_loss_.resize(max_rows);
     grad_.resize(spec_.n_params());
@@ -180,6 +198,7 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
         return drops(dropout, l) ? dropped_[l].data() : acts_[l].data();
     };
     const index_t L = s.n_layers(), C0 = s.n_inputs(), K = s.n_outputs();
+    const T slope = T(s.negative_slope);
 
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights, in
     // plain loops (rows are often a few dozen bytes, too short for a memmove call to pay)
@@ -214,13 +233,14 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
         const T* W = params + s.coef_offset(l);
         const T* b = params + s.bias_offset(l);
         T* out = acts_[l].data();
-        const Activation act = l + 1 < L ? s.hidden : Activation::identity;  // output map: below
+        const Activation act = s.activation(l);  // the last layer's output map: below
+        T* pre = pres_[l].empty() ? nullptr : pres_[l].data();
         if (l == 0 && X.is_sparse()) {
             linear_forward_csr(out, X, rows, W, b, B, C0, s.units[1]);
-            activation_forward(act, out, B * s.units[1]);
+            activation_forward(act, out, B * s.units[1], pre, slope);
         } else {
             linear_forward(out, l == 0 ? input_.data() : hidden_out(l - 1), W, b, B, s.units[l],
-                           s.units[l + 1], act, gemm_ws_);
+                           s.units[l + 1], act, gemm_ws_, pre, slope);
         }
         if (l + 1 < L && drops(dropout, l))
             dropout_forward(dropped_[l].data(), masks_[l].data(), out, B, s.units[l + 1], dropout[l],
@@ -255,14 +275,16 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
         }
         const T* inp = l == 0 ? input_.data() : hidden_out(l - 1);
         T* dinp = l == 0 ? nullptr : deltas_[l - 1].data();
+        const Activation inp_act = l == 0 ? Activation::identity : s.activation(l - 1);
+        const T* inp_pre = l == 0 || pres_[l - 1].empty() ? nullptr : pres_[l - 1].data();
         // through a dropout the derivative comes after the mask, from the un-dropped output
         const bool dropped = l > 0 && drops(dropout, l - 1);
         linear_backward(dinp, dW, db, dout, inp, params + s.coef_offset(l), B, s.units[l],
-                        s.units[l + 1], dropped ? Activation::identity : s.hidden, accumulate,
-                        gemm_ws_);
+                        s.units[l + 1], dropped ? Activation::identity : inp_act, accumulate,
+                        gemm_ws_, dropped ? nullptr : inp_pre, slope);
         if (dropped) {
             dropout_backward(dinp, masks_[l - 1].data(), B * s.units[l]);
-            activation_backward(s.hidden, dinp, acts_[l - 1].data(), B * s.units[l]);
+            activation_backward(inp_act, dinp, acts_[l - 1].data(), B * s.units[l], inp_pre, slope);
         }
     }
 }
@@ -475,13 +497,18 @@ EpochResult Trainer<T>::loss_and_grad(T* grad, const T* params, const InputMatri
     return result;
 }
 
+namespace {
+
+// The first `stop` weight layers of the network for every row of X, in row blocks: out(N,
+// units[stop]) holds layer stop-1's activations, or, when stop is n_layers, the network's output.
 template <class T>
-void network_forward(T* out, const NetSpec& s, const T* params, const InputMatrix<T>& X,
-                     int n_threads) {
-    // X is (N, units[0]); out is (N, K)
-    const index_t N = X.rows, L = s.n_layers(), K = s.n_outputs();
+void forward_through(T* out, const NetSpec& s, const T* params, const InputMatrix<T>& X,
+                     index_t stop, int n_threads) {
+    // X is (N, units[0]); out is (N, units[stop])
+    const index_t N = X.rows, L = s.n_layers(), K = s.units[stop];
     const index_t block = std::min(N, kForwardBlockRows);
     if (block == 0) return;
+    const T slope = T(s.negative_slope);
     require_allocatable(checked_mul(2, checked_mul(block, s.widest())), sizeof(T));
     std::vector<T> ping(checked_mul(block, s.widest())), pong(ping.size());
     std::vector<std::int64_t> rows(X.is_sparse() ? block : 0);
@@ -493,30 +520,48 @@ void network_forward(T* out, const NetSpec& s, const T* params, const InputMatri
     ws.prepare(gemm_kernel<T>(active_kernels()),
                std::max({block, s.widest(), X.is_sparse() ? index_t(0) : s.n_inputs()}));
     double macs = 0.0;
-    for (index_t l = 0; l < L; ++l) macs += double(block) * double(s.units[l]) * double(s.units[l + 1]);
+    for (index_t l = 0; l < stop; ++l) macs += double(block) * double(s.units[l]) * double(s.units[l + 1]);
     run_in_team(n_threads, macs >= double(kTeamMinMacs), [&] {
         for (index_t start = 0; start < N; start += block) {
             const index_t B = std::min(block, N - start);
             const T* inp = nullptr;
-            for (index_t l = 0; l < L; ++l) {
-                T* dst = l + 1 == L ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
+            for (index_t l = 0; l < stop; ++l) {
+                T* dst = l + 1 == stop ? out + start * K : (l % 2 == 0 ? ping.data() : pong.data());
                 const T* W = params + s.coef_offset(l);
                 const T* b = params + s.bias_offset(l);
-                const Activation act = l + 1 < L ? s.hidden : Activation::identity;
+                const Activation act = s.activation(l);
                 if (l == 0 && X.is_sparse()) {
 #pragma omp for schedule(static)
                     for (index_t i = 0; i < B; ++i) rows[i] = start + i;
                     linear_forward_csr(dst, X, rows.data(), W, b, B, s.units[0], s.units[1]);
-                    activation_forward(act, dst, B * s.units[1]);
+                    activation_forward(act, dst, B * s.units[1], static_cast<T*>(nullptr), slope);
                 } else {
                     const T* src = l == 0 ? X.dense + start * s.units[0] : inp;
-                    linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], act, ws);
+                    linear_forward(dst, src, W, b, B, s.units[l], s.units[l + 1], act, ws,
+                                   static_cast<T*>(nullptr), slope);
                 }
                 inp = dst;
             }
-            output_forward(s.output, out + start * K, B, K);
+            if (stop == L) output_forward(s.output, out + start * K, B, K);
         }
     });
+}
+
+}  // namespace
+
+template <class T>
+void network_forward(T* out, const NetSpec& s, const T* params, const InputMatrix<T>& X,
+                     int n_threads) {
+    // X is (N, units[0]); out is (N, K)
+    forward_through(out, s, params, X, s.n_layers(), n_threads);
+}
+
+template <class T>
+void network_transform(T* out, const NetSpec& s, const T* params, const InputMatrix<T>& X,
+                       index_t layer, int n_threads) {
+    // X is (N, units[0]); out is (N, units[layer + 1])
+    if (layer < 0 || layer + 1 >= s.n_layers()) throw std::invalid_argument("no such hidden layer");
+    forward_through(out, s, params, X, layer + 1, n_threads);
 }
 
 template <class T>
@@ -541,6 +586,8 @@ template class Trainer<float>;
 template class Trainer<double>;
 template void network_forward<float>(float*, const NetSpec&, const float*, const InputMatrix<float>&, int);
 template void network_forward<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, int);
+template void network_transform<float>(float*, const NetSpec&, const float*, const InputMatrix<float>&, index_t, int);
+template void network_transform<double>(double*, const NetSpec&, const double*, const InputMatrix<double>&, index_t, int);
 template bool all_finite<float>(const InputMatrix<float>&, int);
 template bool all_finite<double>(const InputMatrix<double>&, int);
 template void optimizer_update<float>(float*, const OptimizerState<float>&, const float*, index_t, index_t, double, const Hyper&, std::int64_t);

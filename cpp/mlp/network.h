@@ -15,11 +15,18 @@ namespace fastmlp {
 
 struct NetSpec {
     std::vector<index_t> units;  // n_features, hidden sizes..., n_outputs
-    Activation hidden = Activation::relu;
+    std::vector<Activation> hidden;  // one per hidden layer (units.size() - 2 of them)
     Output output = Output::softmax_cross_entropy;
+    double negative_slope = 0.01;  // leaky_relu's, in [0, 1)
 
+    NetSpec(std::vector<index_t> units, std::vector<Activation> hidden, Output output,
+            double negative_slope = 0.01);
+    // the same activation on every hidden layer
     NetSpec(std::vector<index_t> units, Activation hidden, Output output);
     index_t n_layers() const { return index_t(units.size()) - 1; }  // weight layers
+    // the activation after weight layer l: hidden[l] for a hidden layer, identity for the last
+    // (whose output map is `output`)
+    Activation activation(index_t l) const { return l + 1 < n_layers() ? hidden[l] : Activation::identity; }
     index_t n_inputs() const { return units.front(); }
     index_t n_outputs() const { return units.back(); }
     index_t widest() const;
@@ -137,6 +144,9 @@ class Trainer {
     std::vector<std::int32_t> labels_;           // gathered class indices, when Y has them
     std::vector<std::vector<T>> acts_, deltas_;  // per layer output, (max_rows, units[l+1])
     std::vector<std::vector<T>> dropped_, masks_;  // per hidden layer that drops, as acts_
+    // per layer pre-activation, (max_rows, units[l+1]) for the layers whose activation needs it
+    // (activation_needs_pre), empty for the others
+    std::vector<std::vector<T>> pres_;
     std::vector<double> row_loss_;
     std::vector<T> grad_;
     std::vector<std::int64_t> block_rows_;
@@ -151,6 +161,12 @@ class Trainer {
 template <class T>
 void network_forward(T* out, const NetSpec& spec, const T* params, const InputMatrix<T>& X,
                      int n_threads);
+
+// out(N, units[layer + 1]) = the activations of hidden layer `layer` (0-based, < n_layers - 1)
+// for every row of X, in row blocks like network_forward.
+template <class T>
+void network_transform(T* out, const NetSpec& spec, const T* params, const InputMatrix<T>& X,
+                       index_t layer, int n_threads);
 
 // True when no value of X (the stored ones, for CSR) is NaN or infinite.
 template <class T>

@@ -21,6 +21,15 @@ EpilogueKind forward_epilogue(Activation act) {
         case Activation::logistic: return EpilogueKind::bias_logistic;
         case Activation::tanh: return EpilogueKind::bias_tanh;
         case Activation::relu: return EpilogueKind::bias_relu;
+        case Activation::leaky_relu: return EpilogueKind::bias_leaky_relu;
+        case Activation::elu: return EpilogueKind::bias_elu;
+        case Activation::selu: return EpilogueKind::bias_selu;
+        case Activation::gelu: return EpilogueKind::bias_gelu;
+        case Activation::silu: return EpilogueKind::bias_silu;
+        case Activation::softplus: return EpilogueKind::bias_softplus;
+        case Activation::softsign: return EpilogueKind::bias_softsign;
+        case Activation::mish: return EpilogueKind::bias_mish;
+        case Activation::hard_tanh: return EpilogueKind::bias_hard_tanh;
     }
     return EpilogueKind::bias;
 }
@@ -31,17 +40,31 @@ EpilogueKind backward_epilogue(Activation act) {
         case Activation::logistic: return EpilogueKind::logistic_grad;
         case Activation::tanh: return EpilogueKind::tanh_grad;
         case Activation::relu: return EpilogueKind::relu_grad;
+        case Activation::leaky_relu: return EpilogueKind::leaky_relu_grad;
+        case Activation::elu: return EpilogueKind::elu_grad;
+        case Activation::selu: return EpilogueKind::selu_grad;
+        case Activation::gelu: return EpilogueKind::gelu_grad;
+        case Activation::silu: return EpilogueKind::silu_grad;
+        case Activation::softplus: return EpilogueKind::softplus_grad;
+        case Activation::softsign: return EpilogueKind::softsign_grad;
+        case Activation::mish: return EpilogueKind::mish_grad;
+        case Activation::hard_tanh: return EpilogueKind::hard_tanh_grad;
     }
     return EpilogueKind::none;
 }
 
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, Activation act, GemmWorkspace<T>& ws) {
-    // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC)
+                    index_t OC, Activation act, GemmWorkspace<T>& ws, T* pre, T slope) {
+    // inp is (N,C), weight is (C,OC), bias is (OC), out is (N,OC), pre is (N,OC) or null
     Epilogue<T> ep;
     ep.kind = forward_epilogue(act);
     ep.bias = bias;
+    if (activation_needs_pre(act) && pre) {
+        ep.pre = pre;
+        ep.ldpre = OC;
+    }
+    ep.param = slope;
     gemm_in_team(ws, out, OC, row_major(inp, C), row_major(weight, OC), N, OC, C, false, ep,
                  static_cast<T*>(nullptr));
 }
@@ -49,8 +72,9 @@ void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
-                     GemmWorkspace<T>& ws) {
-    // dout is (N,OC), inp is (N,C), weight is (C,OC); dinp is (N,C), dweight (C,OC), dbias (OC)
+                     GemmWorkspace<T>& ws, const T* inp_pre, T slope) {
+    // dout is (N,OC), inp is (N,C), weight is (C,OC); dinp is (N,C), dweight (C,OC), dbias (OC);
+    // inp_pre is (N,C), read only when inp_act needs it
     if (!accumulate) {
 #pragma omp for schedule(static)
         for (index_t j = 0; j < OC; ++j) dbias[j] = T(0);
@@ -62,8 +86,9 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
         // dinp(N,C) = dout(N,OC) · weightᵀ(OC,C): weight read with swapped strides
         Epilogue<T> ep;
         ep.kind = backward_epilogue(inp_act);
-        ep.z = inp;
+        ep.z = activation_needs_pre(inp_act) ? inp_pre : inp;
         ep.ldz = C;
+        ep.param = slope;
         gemm_in_team(ws, dinp, C, row_major(dout, OC), transposed(weight, OC), N, C, OC, false, ep,
                      static_cast<T*>(nullptr));
     }
@@ -116,10 +141,48 @@ void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<
     }
 }
 
+namespace {
+
+// g over x(n) for one forward epilogue kind K, storing x into pre(n) first when K needs it
+template <EpilogueKind K, class T>
+void activation_forward_as(T* x, index_t n, T* pre, T slope) {
+    if (epilogue_stores_pre(K) && pre) {
+#pragma omp for schedule(static)
+        for (index_t i = 0; i < n; ++i) {
+            pre[i] = x[i];
+            x[i] = activate(K, x[i], slope);
+        }
+    } else {
+#pragma omp for schedule(static)
+        for (index_t i = 0; i < n; ++i) x[i] = activate(K, x[i], slope);
+    }
+}
+
+// dx(n) *= g'(z(n)) for one grad epilogue kind K
+template <EpilogueKind K, class T>
+void activation_backward_as(T* dx, const T* z, index_t n, T slope) {
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < n; ++i) dx[i] = apply_grad(K, dx[i], z[i], slope);
+}
+
+}  // namespace
+
 template <class T>
-void activation_forward(Activation kind, T* x, index_t n) {
-    // x is (n), overwritten with g(x)
+void activation_forward(Activation kind, T* x, index_t n, T* pre, T slope) {
+    // x is (n), overwritten with g(x); pre is (n) or null
     switch (kind) {
+#define FASTMLP_ACT(A, K) \
+    case Activation::A: return activation_forward_as<EpilogueKind::K>(x, n, pre, slope);
+        FASTMLP_ACT(leaky_relu, bias_leaky_relu)
+        FASTMLP_ACT(elu, bias_elu)
+        FASTMLP_ACT(selu, bias_selu)
+        FASTMLP_ACT(gelu, bias_gelu)
+        FASTMLP_ACT(silu, bias_silu)
+        FASTMLP_ACT(softplus, bias_softplus)
+        FASTMLP_ACT(softsign, bias_softsign)
+        FASTMLP_ACT(mish, bias_mish)
+        FASTMLP_ACT(hard_tanh, bias_hard_tanh)
+#undef FASTMLP_ACT
         case Activation::identity:
             return;
         case Activation::logistic:
@@ -139,9 +202,23 @@ void activation_forward(Activation kind, T* x, index_t n) {
 }
 
 template <class T>
-void activation_backward(Activation kind, T* dx, const T* out, index_t n) {
-    // dx and out are (n); out = g(pre-activation), so each derivative is a function of out
+void activation_backward(Activation kind, T* dx, const T* out, index_t n, const T* pre, T slope) {
+    // dx and out are (n); out = g(pre-activation), so each derivative but gelu's, silu's and
+    // mish's is a function of out; those three read pre (n)
     switch (kind) {
+#define FASTMLP_ACT(A, K) \
+    case Activation::A: \
+        return activation_backward_as<EpilogueKind::K>(dx, activation_needs_pre(kind) ? pre : out, n, slope);
+        FASTMLP_ACT(leaky_relu, leaky_relu_grad)
+        FASTMLP_ACT(elu, elu_grad)
+        FASTMLP_ACT(selu, selu_grad)
+        FASTMLP_ACT(gelu, gelu_grad)
+        FASTMLP_ACT(silu, silu_grad)
+        FASTMLP_ACT(softplus, softplus_grad)
+        FASTMLP_ACT(softsign, softsign_grad)
+        FASTMLP_ACT(mish, mish_grad)
+        FASTMLP_ACT(hard_tanh, hard_tanh_grad)
+#undef FASTMLP_ACT
         case Activation::identity:
             return;
         case Activation::logistic:
@@ -307,15 +384,15 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
 
 #define FASTMLP_INSTANTIATE_OPS(T)                                                              \
     template void linear_forward<T>(T*, const T*, const T*, const T*, index_t, index_t, index_t, \
-                                    Activation, GemmWorkspace<T>&);                             \
+                                    Activation, GemmWorkspace<T>&, T*, T);                      \
     template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, index_t, index_t, \
-                                     index_t, Activation, bool, GemmWorkspace<T>&);             \
+                                     index_t, Activation, bool, GemmWorkspace<T>&, const T*, T); \
     template void linear_forward_csr<T>(T*, const InputMatrix<T>&, const std::int64_t*,         \
                                         const T*, const T*, index_t, index_t, index_t);         \
     template void linear_backward_csr<T>(T*, T*, const T*, const InputMatrix<T>&,               \
                                          const std::int64_t*, index_t, index_t, index_t, bool); \
-    template void activation_forward<T>(Activation, T*, index_t);                               \
-    template void activation_backward<T>(Activation, T*, const T*, index_t);                    \
+    template void activation_forward<T>(Activation, T*, index_t, T*, T);                        \
+    template void activation_backward<T>(Activation, T*, const T*, index_t, const T*, T);       \
     template void dropout_forward<T>(T*, T*, const T*, index_t, index_t, double, std::uint64_t); \
     template void dropout_backward<T>(T*, const T*, index_t);                                   \
     template void output_forward<T>(Output, T*, index_t, index_t);                              \

@@ -18,7 +18,50 @@
 
 namespace fastmlp {
 
-enum class Activation : int { identity = 0, logistic = 1, tanh = 2, relu = 3 };
+// Hidden activations g, with g' as the backward pass computes it. y = g(x) is the stored output;
+// s is leaky_relu's negative slope in [0, 1) (NetSpec::negative_slope); σ the logistic function;
+// Φ, φ the standard normal CDF and density; λ = 1.0507009873554804934193349852946 and
+// α = 1.6732632423543772848170429916717 (SELU's, as PyTorch).
+//
+//   code  name        g(x)                              g'(x), computed from
+//   0     identity    x                                 1
+//   1     logistic    σ(x) = 1/(1 + e⁻ˣ)                y(1 − y)                  y
+//   2     tanh        tanh x                            1 − y²                    y
+//   3     relu        max(x, 0)                         y > 0 ? 1 : 0             y
+//   4     leaky_relu  x > 0 ? x : s·x                   y > 0 ? 1 : s             y
+//   5     elu         x > 0 ? x : eˣ − 1                y > 0 ? 1 : y + 1         y
+//   6     selu        λ·(x > 0 ? x : α(eˣ − 1))         y > 0 ? λ : y + λα        y
+//   7     gelu        x·Φ(x)  (exact, erf)              Φ(x) + x·φ(x)             x (stored)
+//   8     silu        x·σ(x)  (swish)                   σ(x)(1 + x(1 − σ(x)))     x (stored)
+//   9     softplus    log(1 + eˣ)                       σ(x) = 1 − e⁻ʸ            y
+//   10    softsign    x / (1 + |x|)                     1/(1 + |x|)² = (1 − |y|)² y
+//   11    mish        x·tanh(softplus(x))               t + x(1 − t²)σ(x),        x (stored)
+//                                                       t = tanh(softplus(x))
+//   12    hard_tanh   min(max(x, −1), 1)                |y| < 1 ? 1 : 0           y
+//
+// gelu, silu and mish are not invertible from y: their layers also store the pre-activation x
+// (activation_needs_pre), which the forward pass writes beside y and the backward pass reads.
+enum class Activation : int {
+    identity = 0,
+    logistic = 1,
+    tanh = 2,
+    relu = 3,
+    leaky_relu = 4,
+    elu = 5,
+    selu = 6,
+    gelu = 7,
+    silu = 8,
+    softplus = 9,
+    softsign = 10,
+    mish = 11,
+    hard_tanh = 12,
+};
+constexpr int kActivationCount = 13;
+
+// Whether g' of this activation needs the pre-activation (not a function of the output).
+constexpr bool activation_needs_pre(Activation a) {
+    return a == Activation::gelu || a == Activation::silu || a == Activation::mish;
+}
 
 // Output map and its canonical loss; each pair has the output delta p - y.
 enum class Output : int {
@@ -41,17 +84,22 @@ struct InputMatrix {
 
 // out(N,OC) = act(inp(N,C) · weight(C,OC) + bias(OC)), bias and activation fused into the
 // GEMM's epilogue before the single store of each tile. ws is prepared for N, C and OC.
+// pre(N,OC), when not null and act needs it (activation_needs_pre), receives the
+// pre-activation in the same epilogue; slope is leaky_relu's negative slope.
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, index_t N, index_t C,
-                    index_t OC, Activation act, GemmWorkspace<T>& ws);
+                    index_t OC, Activation act, GemmWorkspace<T>& ws, T* pre = nullptr,
+                    T slope = T(0.01));
 // dweight(C,OC) (+)= inpᵀ · dout, dbias(OC) (+)= Σ_rows dout (summed while dout is packed),
 // dinp(N,C) = (dout · weightᵀ) ⊙ inp_act'(.), the derivative taken from inp, the stored output
 // of the previous layer's activation inp_act, in the product's epilogue.
-// dinp may be null (the first layer needs no input gradient).
+// dinp may be null (the first layer needs no input gradient). When inp_act needs the
+// pre-activation (activation_needs_pre), inp_pre(N,C) is the previous layer's and the derivative
+// is taken from it instead; slope is leaky_relu's negative slope.
 template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                      index_t N, index_t C, index_t OC, Activation inp_act, bool accumulate,
-                     GemmWorkspace<T>& ws);
+                     GemmWorkspace<T>& ws, const T* inp_pre = nullptr, T slope = T(0.01));
 
 // The same pair with the input taken as rows[0..N) of a CSR matrix with C columns.
 template <class T>
@@ -62,12 +110,14 @@ void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<
                          const std::int64_t* rows, index_t N, index_t C, index_t OC,
                          bool accumulate);
 
-// x(n) = g(x) in place
+// x(n) = g(x) in place; pre(n), when not null and kind needs it, receives x first
 template <class T>
-void activation_forward(Activation kind, T* x, index_t n);
-// dx(n) *= g'(.) computed from the stored output out(n) = g(.)
+void activation_forward(Activation kind, T* x, index_t n, T* pre = nullptr, T slope = T(0.01));
+// dx(n) *= g'(.) computed from the stored output out(n) = g(.), or, for the kinds that need it,
+// from the pre-activation pre(n)
 template <class T>
-void activation_backward(Activation kind, T* dx, const T* out, index_t n);
+void activation_backward(Activation kind, T* dx, const T* out, index_t n, const T* pre = nullptr,
+                         T slope = T(0.01));
 
 // Inverted dropout of a hidden layer's output, with masks from a counter-based generator: element
 // e (row-major index in the (N,C) block) is dropped when (splitmix64(key + G·(e+1)) >> 11) <

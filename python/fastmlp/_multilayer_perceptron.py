@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -51,7 +51,22 @@ _RPROP_ETAS = (0.5, 1.2)
 _RPROP_STEP_SIZES = (1e-6, 50.0)
 
 # name -> code of the core's enums (cpp/mlp/ops.h, cpp/mlp/network.h)
-_HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+_HIDDEN_ACTIVATIONS = {
+    "identity": 0,
+    "logistic": 1,
+    "tanh": 2,
+    "relu": 3,
+    "leaky_relu": 4,
+    "elu": 5,
+    "selu": 6,
+    "gelu": 7,
+    "silu": 8,
+    "swish": 8,  # an alias of silu
+    "softplus": 9,
+    "softsign": 10,
+    "mish": 11,
+    "hard_tanh": 12,
+}
 _OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
 _SOLVERS = {"sgd": 0, "adam": 1}
 _LEARNING_RATES = ("constant", "invscaling", "adaptive", "cosine", "step")
@@ -111,6 +126,27 @@ def _narrowed(X, dtype):
             f"Input X contains a value too large for dtype('{out.dtype}'), the dtype of this model."
         )
     return out
+
+
+def _checked_activations(activation, n_hidden, owner="the estimator"):
+    """`activation` (a name, or a list of one name per hidden layer) as a list of n_hidden
+    names, with scikit-learn-worded errors for a list of the wrong length or a bad name;
+    owner names the estimator in them."""
+    if isinstance(activation, str):
+        return [activation] * n_hidden
+    names = list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"activation must be a str or a list with one activation per hidden layer; got "
+            f"{len(names)} activations for {n_hidden} hidden layers (hidden_layer_sizes)."
+        )
+    for name in names:
+        if not isinstance(name, str) or name not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"The 'activation' parameter of {owner} must be a str among "
+                f"{sorted(_HIDDEN_ACTIVATIONS)} or a list of them. Got {name!r} in {activation!r}."
+            )
+    return names
 
 
 class _DivergedError(ValueError):
@@ -265,7 +301,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam", "rprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -305,6 +341,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "init": [StrOptions(set(_INITS))],
         "validation_data": [None, tuple],
         "restore_best_weights": ["boolean"],
+        "negative_slope": [Interval(Real, 0, 1, closed="left")],
     }
 
     @abstractmethod
@@ -345,6 +382,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         init="glorot_uniform",
         validation_data=None,
         restore_best_weights=True,
+        negative_slope=0.01,
     ):
         self.activation = activation
         self.solver = solver
@@ -381,6 +419,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.init = init
         self.validation_data = validation_data
         self.restore_best_weights = restore_best_weights
+        self.negative_slope = negative_slope
 
     # ------------------------------------------------------------------ state
     def _n_threads(self):
@@ -390,6 +429,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.n_jobs < 0:
             return max(1, cpu_count() + 1 + self.n_jobs)
         return int(self.n_jobs)
+
+    def _hidden_codes(self, n_hidden):
+        """The core's activation codes: one code for every hidden layer (a str, the common
+        case, converts fastest), or a list of one code per hidden layer."""
+        if isinstance(self.activation, str):
+            return _HIDDEN_ACTIVATIONS[self.activation]
+        return [_HIDDEN_ACTIVATIONS[a] for a in _checked_activations(self.activation, n_hidden)]
 
     def _layer_units(self):
         return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
@@ -447,12 +493,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params = self._arena()
         return _core.forward(
             self._params_units,
-            _HIDDEN_ACTIVATIONS[self.activation],
+            self._hidden_codes(len(self._params_units) - 2),
             _OUTPUT_ACTIVATIONS[output or self.out_activation_],
             params,
             _core_input(X, params.dtype),
             self._n_threads(),
             check_finite,
+            negative_slope=float(self.negative_slope),
         )
 
     def _forward_pass_fast(self, X, check_input=True, output=None):
@@ -477,6 +524,64 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return self._core_forward(X, params, output=output)
 
+    def transform(self, X, layer=-1):
+        """Return the activations of a hidden layer (feature extraction).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        layer : int, default=-1
+            Which hidden layer, indexed as a Python sequence over the hidden layers:
+            0 is the first, -1 the last.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The outputs of that layer's activation, in the model's dtype.
+        """
+        self._check_fitted()
+        n_hidden = len(self.coefs_) - 1
+        if n_hidden == 0:
+            raise ValueError("transform needs a hidden layer; this network has none.")
+        if isinstance(layer, bool) or not isinstance(layer, Integral):
+            raise ValueError(f"layer must be an int, got {layer!r}.")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer={layer} is out of range for a network with {n_hidden} hidden layers."
+            )
+        params = self._arena()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return _core.transform(
+            self._params_units,
+            self._hidden_codes(n_hidden),
+            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            params,
+            _core_input(X, params.dtype),
+            int(layer) % n_hidden,
+            self._n_threads(),
+            negative_slope=float(self.negative_slope),
+        )
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the model, then return the activations of its last hidden layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        **fit_params : dict
+            Passed to ``fit`` (``sample_weight``).
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            ``self.fit(X, y, **fit_params).transform(X)``.
+        """
+        return self.fit(X, y, **fit_params).transform(X)
+
     # ----------------------------------------------------------------- fitting
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -491,10 +596,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.out_activation_ = "logistic"
 
         if self.init == "glorot_uniform":
-            # Glorot uniform, drawn in float64 in scikit-learn's order, then cast
-            factor = 2.0 if self.activation == "logistic" else 6.0
+            # Glorot uniform, drawn in float64 in scikit-learn's order, then cast. The gain follows
+            # the activation each layer feeds (scikit-learn's rule for one activation; the output
+            # layer takes the last hidden layer's)
+            hidden = _checked_activations(self.activation, len(layer_units) - 2)
+            if hidden:
+                feeds = hidden + hidden[-1:]
+            else:
+                feeds = [self.activation if isinstance(self.activation, str) else "relu"]
             coefs, intercepts = [], []
-            for fan_in, fan_out in pairwise(layer_units):
+            for (fan_in, fan_out), act in zip(pairwise(layer_units), feeds):
+                factor = 2.0 if act == "logistic" else 6.0
                 bound = np.sqrt(factor / (fan_in + fan_out))
                 coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
                 intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
@@ -536,6 +648,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = _checked_hidden_layer_sizes(self.hidden_layer_sizes)
         self._check_solver_options(self._checked_dropout(len(hidden_layer_sizes)))
+        _checked_activations(self.activation, len(hidden_layer_sizes), type(self).__name__)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
 
@@ -582,6 +695,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self.n_params_ = int(sum(a * b + b for a, b in pairwise(layer_units)))
         return self
 
     def _checked_dropout(self, n_hidden):
@@ -651,9 +765,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _trainer(self, layer_units, dtype, max_rows):
         return _TRAINERS[dtype](
             layer_units,
-            _HIDDEN_ACTIVATIONS[self.activation],
+            self._hidden_codes(len(layer_units) - 2),
             _OUTPUT_ACTIVATIONS[self.out_activation_],
             max_rows,
+            negative_slope=float(self.negative_slope),
         )
 
     def _fit_lbfgs(self, X, Y, sample_weight, layer_units, dtype):
@@ -1108,6 +1223,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # transform(X) gives hidden activations in the model's dtype (the dtype fit saw)
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
 
@@ -1158,8 +1275,36 @@ _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
         An empty tuple gives a network with no hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function for the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation function for the hidden layers: one name for every hidden layer, or a
+        list with one name per hidden layer (its length must be
+        ``len(hidden_layer_sizes)``). With ``y = g(x)``, ``σ`` the logistic function,
+        ``Φ``/``φ`` the standard normal CDF/density:
+
+        - 'identity': ``g(x) = x``; ``g' = 1``.
+        - 'logistic': ``g(x) = 1 / (1 + exp(-x))``; ``g' = y (1 - y)``.
+        - 'tanh': ``g(x) = tanh(x)``; ``g' = 1 - y²``.
+        - 'relu': ``g(x) = max(x, 0)``; ``g' = 1 if x > 0 else 0``.
+        - 'leaky_relu': ``g(x) = x if x > 0 else s x`` with ``s = negative_slope``;
+          ``g' = 1 if x > 0 else s``.
+        - 'elu': ``g(x) = x if x > 0 else exp(x) - 1``; ``g' = 1 if x > 0 else y + 1``.
+        - 'selu': ``g(x) = λ x if x > 0 else λ α (exp(x) - 1)`` with PyTorch's
+          ``λ = 1.0507009873554805``, ``α = 1.6732632423543772``;
+          ``g' = λ if x > 0 else y + λ α``.
+        - 'gelu': ``g(x) = x Φ(x) = x (1 + erf(x / √2)) / 2`` (exact, PyTorch's default);
+          ``g' = Φ(x) + x φ(x)``.
+        - 'silu' (alias 'swish'): ``g(x) = x σ(x)``; ``g' = σ(x) (1 + x (1 - σ(x)))``.
+        - 'softplus': ``g(x) = log(1 + exp(x))``, computed without overflow;
+          ``g' = σ(x) = 1 - exp(-y)``.
+        - 'softsign': ``g(x) = x / (1 + |x|)``; ``g' = 1 / (1 + |x|)² = (1 - |y|)²``.
+        - 'mish': ``g(x) = x tanh(softplus(x))``;
+          ``g' = t + x (1 - t²) σ(x)`` with ``t = tanh(softplus(x))``.
+        - 'hard_tanh': ``g(x) = min(max(x, -1), 1)``; ``g' = 1 if |x| < 1 else 0``.
+
+        Each is fused into the matrix products' epilogues. gelu, silu and mish layers also
+        keep their pre-activations during training (their derivative needs ``x``). The
+        weight initialisation uses scikit-learn's gain (2 for 'logistic', else 6) per layer,
+        by the activation the layer feeds.
     solver : {'lbfgs', 'sgd', 'adam', 'rprop'}, default='adam'
         The solver for weight optimization. 'rprop' is iRPROP- (Igel & Husken 2000, the rule
         of ``torch.optim.Rprop``): full batch, one step per epoch from the gradient of the
@@ -1341,6 +1486,9 @@ _COMMON_PARAMS_DOC = """
         With ``early_stopping=True``, whether training ends with the weights of the
         epoch of the best validation score (True, what scikit-learn always does) or
         keeps those of the last epoch run (False). Ignored without early stopping.
+    negative_slope : float, default=0.01
+        The slope ``s`` of 'leaky_relu' for negative inputs, in [0, 1) (PyTorch's
+        ``negative_slope``). Ignored by the other activations.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -1400,6 +1548,9 @@ _COMMON_ATTRS_DOC = """
         Number of outputs.
     out_activation_ : str
         Name of the output activation function.
+    n_params_ : int
+        The number of parameters of the network: every weight and every bias, over all
+        layers (set by fit and partial_fit).
 """
 
 
@@ -1468,6 +1619,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         init="glorot_uniform",
         validation_data=None,
         restore_best_weights=True,
+        negative_slope=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1505,6 +1657,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             init=init,
             validation_data=validation_data,
             restore_best_weights=restore_best_weights,
+            negative_slope=negative_slope,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1768,6 +1921,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         init="glorot_uniform",
         validation_data=None,
         restore_best_weights=True,
+        negative_slope=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1805,6 +1959,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             init=init,
             validation_data=validation_data,
             restore_best_weights=restore_best_weights,
+            negative_slope=negative_slope,
         )
 
     def predict(self, X):

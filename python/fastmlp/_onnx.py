@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+from ._multilayer_perceptron import MLPClassifier, MLPRegressor, _checked_activations
 
 # Every operator the graph uses has had its current semantics since opset 13.
 _MIN_OPSET = 13
@@ -32,6 +32,11 @@ _MIN_OPSET = 13
 _DEFAULT_OPSET = 22
 
 _HIDDEN_OPS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+# The other hidden activations, written with operators that exist at _MIN_OPSET (Gelu and Mish
+# are opset 20 and 18: composed from Erf, Exp, Log and Tanh instead).
+_COMPOSED_ACTIVATIONS = (
+    "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "softplus", "softsign", "mish", "hard_tanh",
+)
 _OUTPUT_OPS = {"identity": None, "logistic": "Sigmoid", "softmax": "Softmax", "exp": "Exp"}
 
 _INSTALL_HINT = (
@@ -56,10 +61,80 @@ def _check_model(model):
             f"{type(model).__module__}.{type(model).__name__}."
         )
     check_is_fitted(model)
-    if model.activation not in _HIDDEN_OPS:
-        raise ValueError(f"Cannot export hidden activation {model.activation!r}.")
+    for name in _hidden_activations(model):
+        if name not in _HIDDEN_OPS and name not in _COMPOSED_ACTIVATIONS:
+            raise ValueError(f"Cannot export hidden activation {name!r}.")
     if model.out_activation_ not in _OUTPUT_OPS:
         raise ValueError(f"Cannot export output activation {model.out_activation_!r}.")
+
+
+def _hidden_activations(model):
+    """The model's activation names, one per hidden layer."""
+    return _checked_activations(model.activation, len(model.coefs_) - 1)
+
+
+def _emit_activation(g, name, z, i, dtype, negative_slope):
+    """Hidden activation `name` of layer i applied to z, as ONNX nodes; returns the output."""
+    def const(hint, value):
+        return g.constant(f"{hint}_{i}", np.array(value, dtype=dtype))
+
+    def softplus(v):  # max(v, 0) + log(1 + exp(-|v|)): no overflow
+        zero = const("zero", 0.0)
+        one = const("one", 1.0)
+        pos = g.node("Max", [v, zero], g.fresh(f"softplus_pos_{i}"))
+        neg_abs = g.node("Neg", [g.node("Abs", [v], g.fresh(f"abs_{i}"))], g.fresh(f"neg_abs_{i}"))
+        e = g.node("Exp", [neg_abs], g.fresh(f"exp_{i}"))
+        log = g.node("Log", [g.node("Add", [one, e], g.fresh(f"one_plus_exp_{i}"))], g.fresh(f"log_{i}"))
+        return g.node("Add", [pos, log], g.fresh(f"softplus_{i}"))
+
+    out = g.fresh(f"activation_{i}")
+    if name in _HIDDEN_OPS:
+        op = _HIDDEN_OPS[name]
+        return z if op is None else g.node(op, [z], out)
+    zero = const("zero", 0.0)
+    if name in ("leaky_relu", "elu", "selu"):
+        # x > 0 ? x : negative part, with Where (onnxruntime has no float64 LeakyRelu or Elu)
+        positive = g.node("Greater", [z, zero], g.fresh(f"positive_{i}"))
+        if name == "leaky_relu":
+            negative = g.node("Mul", [z, const("negative_slope", float(negative_slope))],
+                              g.fresh(f"leaky_{i}"))
+            return g.node("Where", [positive, z, negative], out)
+        # eˣ − 1 of min(x, 0): the branch Where drops never overflows
+        em1 = g.node("Sub", [g.node("Exp", [g.node("Min", [z, zero], g.fresh(f"nonpositive_{i}"))],
+                                    g.fresh(f"exp_{i}")), const("one", 1.0)], g.fresh(f"expm1_{i}"))
+        if name == "elu":
+            return g.node("Where", [positive, z, em1], out)
+        negative = g.node("Mul", [em1, const("selu_alpha", 1.6732632423543772848170429916717)],
+                          g.fresh(f"selu_negative_{i}"))
+        inner = g.node("Where", [positive, z, negative], g.fresh(f"selu_inner_{i}"))
+        return g.node("Mul", [inner, const("selu_scale", 1.0507009873554804934193349852946)], out)
+    if name == "gelu":  # x·(1 + erf(x/√2))/2
+        scaled = g.node("Mul", [z, const("rsqrt2", 0.70710678118654752440084436210485)], g.fresh(f"gelu_arg_{i}"))
+        if np.dtype(dtype) == np.float64:
+            # onnxruntime implements Erf for float32 only: a float64 graph takes erf in float32
+            # (it agrees with the model to about 1e-7)
+            scaled = g.node("Cast", [scaled], g.fresh(f"gelu_arg32_{i}"), to=_tensor_type(np.float32))
+            erf = g.node("Cast", [g.node("Erf", [scaled], g.fresh(f"erf32_{i}"))], g.fresh(f"erf_{i}"),
+                         to=_tensor_type(np.float64))
+        else:
+            erf = g.node("Erf", [scaled], g.fresh(f"erf_{i}"))
+        cdf = g.node("Mul", [g.node("Add", [erf, const("one", 1.0)], g.fresh(f"gelu_sum_{i}")),
+                             const("half", 0.5)], g.fresh(f"cdf_{i}"))
+        return g.node("Mul", [z, cdf], out)
+    if name in ("silu", "swish"):
+        return g.node("Mul", [z, g.node("Sigmoid", [z], g.fresh(f"sigmoid_{i}"))], out)
+    if name == "softplus":
+        return g.node("Identity", [softplus(z)], out)
+    if name == "softsign":  # x / (1 + |x|) (onnxruntime has no float64 Softsign)
+        denominator = g.node("Add", [const("one", 1.0), g.node("Abs", [z], g.fresh(f"abs_{i}"))],
+                             g.fresh(f"softsign_denominator_{i}"))
+        return g.node("Div", [z, denominator], out)
+    if name == "mish":
+        t = g.node("Tanh", [softplus(z)], g.fresh(f"tanh_softplus_{i}"))
+        return g.node("Mul", [z, t], out)
+    if name == "hard_tanh":
+        return g.node("Clip", [z, const("minus_one", -1.0), const("plus_one", 1.0)], out)
+    raise ValueError(f"Cannot export hidden activation {name!r}.")
 
 
 def _class_labels(model):
@@ -211,12 +286,16 @@ def _emit_network(model, g, x, x_dtype, outputs, out_dtype, class_indices=False)
     if np.dtype(x_dtype) != dtype:
         h = g.node("Cast", [x], g.fresh("X_cast"), to=_tensor_type(dtype))
     last = len(model.coefs_) - 1
+    hidden = _hidden_activations(model)
     for i, (coef, intercept) in enumerate(zip(model.coefs_, model.intercepts_)):
         w = g.constant(f"coef_{i}", np.ascontiguousarray(coef, dtype=dtype))
         b = g.constant(f"intercept_{i}", np.ascontiguousarray(intercept, dtype=dtype))
         h = g.node("MatMul", [h, w], g.fresh(f"matmul_{i}"))
         h = g.node("Add", [h, b], g.fresh(f"z_{i}"))
-        op = _HIDDEN_OPS[model.activation] if i < last else _OUTPUT_OPS[model.out_activation_]
+        if i < last:
+            h = _emit_activation(g, hidden[i], h, i, dtype, model.negative_slope)
+            continue
+        op = _OUTPUT_OPS[model.out_activation_]
         if op is not None:
             attrs = {"axis": 1} if op == "Softmax" else {}
             h = g.node(op, [h], g.fresh(f"activation_{i}"), **attrs)

@@ -38,6 +38,15 @@ struct Ymm<float> {
     static reg keep_nonzero(reg z, reg v) {  // z == 0 ? 0 : v, NaN z keeps v
         return _mm256_and_ps(_mm256_cmp_ps(z, zero(), _CMP_NEQ_UQ), v);
     }
+    static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+    static reg abs(reg v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+    static reg select_positive(reg z, reg a, reg b) {  // z > 0 ? a : b (NaN z: b)
+        return _mm256_blendv_ps(b, a, _mm256_cmp_ps(z, zero(), _CMP_GT_OQ));
+    }
+    static reg keep_inside_unit(reg z, reg v) {  // |z| < 1 ? v : 0, NaN z keeps v
+        return _mm256_and_ps(_mm256_cmp_ps(abs(z), set1(1.0f), _CMP_NGE_UQ), v);
+    }
 };
 
 template <>
@@ -63,6 +72,15 @@ struct Ymm<double> {
     static reg max(reg a, reg b) { return _mm256_max_pd(a, b); }
     static reg keep_nonzero(reg z, reg v) {
         return _mm256_and_pd(_mm256_cmp_pd(z, zero(), _CMP_NEQ_UQ), v);
+    }
+    static reg min(reg a, reg b) { return _mm256_min_pd(a, b); }
+    static reg div(reg a, reg b) { return _mm256_div_pd(a, b); }
+    static reg abs(reg v) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), v); }
+    static reg select_positive(reg z, reg a, reg b) {
+        return _mm256_blendv_pd(b, a, _mm256_cmp_pd(z, zero(), _CMP_GT_OQ));
+    }
+    static reg keep_inside_unit(reg z, reg v) {
+        return _mm256_and_pd(_mm256_cmp_pd(abs(z), set1(1.0), _CMP_NGE_UQ), v);
     }
 };
 

@@ -33,6 +33,15 @@ struct Zmm<float> {
     static reg keep_nonzero(reg z, reg v) {  // z == 0 ? 0 : v, NaN z keeps v
         return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, zero(), _CMP_NEQ_UQ), v);
     }
+    static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+    static reg abs(reg v) { return _mm512_abs_ps(v); }
+    static reg select_positive(reg z, reg a, reg b) {  // z > 0 ? a : b (NaN z: b)
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero(), _CMP_GT_OQ), b, a);
+    }
+    static reg keep_inside_unit(reg z, reg v) {  // |z| < 1 ? v : 0, NaN z keeps v
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(abs(z), set1(1.0f), _CMP_NGE_UQ), v);
+    }
 };
 
 template <>
@@ -54,6 +63,15 @@ struct Zmm<double> {
     static reg max(reg a, reg b) { return _mm512_max_pd(a, b); }
     static reg keep_nonzero(reg z, reg v) {
         return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(z, zero(), _CMP_NEQ_UQ), v);
+    }
+    static reg min(reg a, reg b) { return _mm512_min_pd(a, b); }
+    static reg div(reg a, reg b) { return _mm512_div_pd(a, b); }
+    static reg abs(reg v) { return _mm512_abs_pd(v); }
+    static reg select_positive(reg z, reg a, reg b) {
+        return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, zero(), _CMP_GT_OQ), b, a);
+    }
+    static reg keep_inside_unit(reg z, reg v) {
+        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(abs(z), set1(1.0), _CMP_NGE_UQ), v);
     }
 };
 
@@ -87,6 +105,7 @@ void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t l
     }
     const EpilogueKind kind = ep.kind;
     const typename V::reg one = V::set1(T(1));
+    const typename V::reg slope = V::set1(ep.param);
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
         typename V::reg x = acc[v];
@@ -94,15 +113,17 @@ void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t l
         if (epilogue_uses_bias(kind)) {
             x = V::add(x, V::loadz(mask[v], ep.bias + v * L));
             if (kind == EpilogueKind::bias_relu) x = V::max(V::zero(), x);
+            else if (epilogue_in_registers(kind)) x = register_epilogue<V>(kind, x, V::zero(), slope);
         } else if (epilogue_uses_z(kind)) {
             const typename V::reg z = V::loadz(mask[v], ep.z + v * L);
             if (kind == EpilogueKind::relu_grad) x = V::keep_nonzero(z, x);
             else if (kind == EpilogueKind::logistic_grad) x = V::mul(V::mul(x, z), V::sub(one, z));
-            else x = V::mul(x, V::sub(one, V::mul(z, z)));
+            else if (kind == EpilogueKind::tanh_grad) x = V::mul(x, V::sub(one, V::mul(z, z)));
+            else if (epilogue_in_registers(kind)) x = register_epilogue<V>(kind, x, z, slope);
         }
         V::store(c + v * L, mask[v], x);
     }
-    activate_tile(kind, c, n, 1, n);
+    activate_tile(ep, c, n, 1, n);
 }
 
 constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk

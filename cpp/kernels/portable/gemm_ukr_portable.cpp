@@ -30,7 +30,8 @@ void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const
             T v = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
             const T bias = epilogue_uses_bias(ep.kind) ? ep.bias[j] : T(0);
             const T z = epilogue_uses_z(ep.kind) ? ep.z[i * ep.ldz + j] : T(0);
-            c[i * ldc + j] = apply_epilogue(ep.kind, v, bias, z);
+            if (epilogue_stores_pre(ep.kind) && ep.pre) ep.pre[i * ep.ldpre + j] = v + bias;
+            c[i * ldc + j] = apply_epilogue(ep.kind, v, bias, z, ep.param);
         }
 }
 
