@@ -135,7 +135,8 @@ Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
     Targets<T> Y;
     using Labels = py::array_t<std::int32_t, py::array::c_style>;
     if (Labels::check_(Y_obj) && py::cast<py::array>(Y_obj).ndim() == 1) {
-        require(s.output == Output::softmax_cross_entropy, "class indices need a softmax output");
+        require(s.output == Output::softmax_cross_entropy || s.output == Output::sparsemax,
+                "class indices need a softmax or sparsemax output");
         labels_keep = py::reinterpret_borrow<Labels>(Y_obj);
         require_aligned(labels_keep, "labels");
         require(labels_keep.shape(0) == n_rows, "labels must have one entry per row of X");
@@ -155,18 +156,34 @@ Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
 
 NetSpec make_spec(const std::vector<index_t>& units, int hidden, int output) {
     require(hidden >= 0 && hidden <= 3, "unknown activation code");
-    require(output >= 0 && output <= 3, "unknown output code");
+    require(output >= 0 && output <= int(Output::exp_gamma), "unknown output code");
     return NetSpec(units, Activation(hidden), Output(output));
+}
+
+LossParams make_loss_params(double label_smoothing, double huber_delta, double quantile) {
+    require(label_smoothing >= 0.0 && label_smoothing < 1.0, "label_smoothing must be in [0, 1)");
+    require(huber_delta > 0.0 && huber_delta < std::numeric_limits<double>::infinity(),
+            "huber_delta must be positive and finite");
+    require(quantile > 0.0 && quantile < 1.0, "quantile must be in (0, 1)");
+    LossParams lp;
+    lp.label_smoothing = label_smoothing;
+    lp.huber_delta = huber_delta;
+    lp.quantile = quantile;
+    return lp;
 }
 
 template <class T>
 void bind_dtype(py::module_& m, const char* suffix) {
     using TrainerT = Trainer<T>;
     py::class_<TrainerT>(m, (std::string("Trainer") + suffix).c_str())
-        .def(py::init([](const std::vector<index_t>& units, int hidden, int output, index_t max_rows) {
-                 return new TrainerT(make_spec(units, hidden, output), max_rows);
+        .def(py::init([](const std::vector<index_t>& units, int hidden, int output, index_t max_rows,
+                         double label_smoothing, double huber_delta, double quantile) {
+                 NetSpec spec = make_spec(units, hidden, output);
+                 spec.loss = make_loss_params(label_smoothing, huber_delta, quantile);
+                 return new TrainerT(std::move(spec), max_rows);
              }),
-             py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"))
+             py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"),
+             py::arg("label_smoothing") = 0.0, py::arg("huber_delta") = 1.0, py::arg("quantile") = 0.5)
         .def_property_readonly("n_params", [](const TrainerT& t) { return t.spec().n_params(); })
         .def(
             "train_epoch",
@@ -363,8 +380,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
         return res;
     },
           py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"));
-    m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads) {
-        require(kind >= 0 && kind <= 3, "unknown output code");
+    m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads,
+                            double label_smoothing, double huber_delta, double quantile) {
+        require(kind >= 0 && kind <= int(Output::exp_gamma), "unknown output code");
+        const LossParams lp = make_loss_params(label_smoothing, huber_delta, quantile);
         require(z.ndim() == 2 && y.ndim() == 2 && z.shape(0) == y.shape(0) && z.shape(1) == y.shape(1),
                 "z and y must be (N, K)");
         const index_t N = z.shape(0), K = z.shape(1);
@@ -374,11 +393,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
         std::copy_n(z.data(), z.size(), p.mutable_data());
         run_in_team(n_threads, true, [&] {
             output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
-                                         p.mutable_data(), y.data(), nullptr, w, N, K);
+                                         p.mutable_data(), y.data(), nullptr, w, lp, N, K);
         });
         return py::make_tuple(p, delta, row_loss);
     },
-          py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));
+          py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"),
+          py::arg("label_smoothing") = 0.0, py::arg("huber_delta") = 1.0, py::arg("quantile") = 0.5);
 
     // The blocked GEMM with one ISA's kernel, for the tests that compare every path with NumPy.
     // C is (M,N); c None means C starts as NaN and is not accumulated (beta == 0 never reads C).

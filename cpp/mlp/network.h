@@ -17,6 +17,7 @@ struct NetSpec {
     std::vector<index_t> units;  // n_features, hidden sizes..., n_outputs
     Activation hidden = Activation::relu;
     Output output = Output::softmax_cross_entropy;
+    LossParams loss;  // the output loss' parameters, set after construction (defaults: none used)
 
     NetSpec(std::vector<index_t> units, Activation hidden, Output output);
     index_t n_layers() const { return index_t(units.size()) - 1; }  // weight layers
