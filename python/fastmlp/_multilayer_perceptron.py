@@ -30,7 +30,12 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d, shuffle
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -478,9 +483,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_outputs = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [n_outputs]
         dtype = np.dtype(X.dtype) if first_pass else self._model_dtype()
+        sample_weight = self._with_class_weight(sample_weight, X, y)
         if sample_weight is not None:
             sample_weight = _for_core(_check_sample_weight(sample_weight, X, dtype=dtype), dtype)
-        sample_weight = self._with_class_weight(sample_weight, y, dtype, incremental)
         if not first_pass and self._loss_out_activation() != self.out_activation_:
             raise ValueError(
                 f"The fitted network has the output activation {self.out_activation_!r}, but "
@@ -517,9 +522,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         return self
 
-    def _with_class_weight(self, sample_weight, y, dtype, incremental):
-        """sample_weight with the class weights multiplied in (classifiers)."""
+    def _with_class_weight(self, sample_weight, X, y):
+        """sample_weight with the class weights multiplied in, in float64 (classifiers)."""
         return sample_weight
+
+    def _validate_loss_params(self):
+        """scikit-learn skips parameter validation in partial_fit of a fitted model; the loss
+        parameters are checked here so that a bad one is refused in its words, not the core's."""
+        names = [
+            k for k in ("loss", "label_smoothing", "class_weight", "huber_delta", "quantile")
+            if k in self._parameter_constraints
+        ]
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in names},
+            {k: getattr(self, k) for k in names},
+            caller_name=self.__class__.__name__,
+        )
 
     def _core_targets(self, y, dtype):
         """Targets as the core reads them: class indices for softmax and sparsemax (the one-hot
@@ -1209,7 +1227,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _loss_params(self):
         return {"label_smoothing": float(self.label_smoothing)}
 
-    def _with_class_weight(self, sample_weight, y, dtype, incremental):
+    def _with_class_weight(self, sample_weight, X, y):
         if self.class_weight is None:
             return sample_weight
         if self._label_binarizer.y_type_.startswith("multilabel"):
@@ -1225,8 +1243,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
         weights = np.asarray(weights, dtype=np.float64)[index]
         if sample_weight is not None:
-            weights = weights * np.asarray(sample_weight, dtype=np.float64)
-        return _for_core(weights, dtype)
+            # as if the user had passed the product: one rounding to the model's dtype, later
+            weights = weights * _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return weights
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -1323,6 +1342,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._validate_loss_params()
         if self.class_weight == "balanced":
             # scikit-learn's SGDClassifier's words
             raise ValueError(
@@ -1617,5 +1637,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._validate_loss_params()
         with _unchanged_on_error(self):
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
