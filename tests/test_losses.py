@@ -653,8 +653,8 @@ def test_sparsemax_binary_and_multilabel():
 
 
 def test_label_smoothing_lowers_confidence_and_is_the_reported_loss():
-    X, y = _easy_blobs()
-    clfs = {eps: MLPClassifier((16,), solver="lbfgs", label_smoothing=eps, max_iter=300,
+    X, y = make_blobs(200, n_features=4, centers=4, cluster_std=1.0, random_state=0)
+    clfs = {eps: MLPClassifier((8,), solver="lbfgs", label_smoothing=eps, max_iter=150,
                                random_state=0).fit(X, y) for eps in (0.0, 0.2)}
     top = {eps: c.predict_proba(X).max(1).mean() for eps, c in clfs.items()}
     # the smoothed target's top probability is 1 - 0.2 + 0.2/4 = 0.85, which the smoothed
@@ -689,7 +689,8 @@ def test_class_weight_is_sample_weight(class_weight, dtype):
     X = X[:80]
     sw = np.random.default_rng(0).uniform(0.5, 2, 80)
     classes = np.unique(y)
-    weights = compute_class_weight(class_weight, classes=classes, y=y)[np.searchsorted(classes, y)]
+    weights = compute_class_weight(class_weight, classes=classes, y=y,
+                                   sample_weight=sw)[np.searchsorted(classes, y)]
     params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
     a = MLPClassifier(class_weight=class_weight, **params).fit(X, y, sample_weight=sw)
     b = MLPClassifier(**params).fit(X, y, sample_weight=weights * sw)
@@ -713,13 +714,19 @@ def test_class_weight_refusals_leave_the_model_unchanged():
         clf.fit(X, y)
     unchanged()
     clf.set_params(class_weight="balanced")
-    with pytest.raises(ValueError, match="class_weight 'balanced' is not supported for "
-                                         "partial_fit. In order to use 'balanced' weights"):
+    assert not hasattr(clf, "partial_fit")  # as under solver="lbfgs", for meta-estimators
+    with pytest.raises(AttributeError, match="class_weight 'balanced' is not supported for "
+                                             "partial_fit. In order to use 'balanced' weights"):
         clf.partial_fit(X, y)
     unchanged()
     clf.set_params(class_weight="other")
     with pytest.raises(ValueError, match="The 'class_weight' parameter of MLPClassifier"):
         clf.fit(X, y)
+    unchanged()
+    # 'balanced' with sample weights leaving a class without weight: said, no division by 0
+    clf.set_params(class_weight="balanced")
+    with pytest.raises(ValueError, match=r"class\(es\) \[1\] have a total sample weight of 0"):
+        clf.fit(X, y, sample_weight=(y != 1).astype(float))
     unchanged()
     Y = (X[:, :2] > 0).astype(int)
     with pytest.raises(ValueError, match="class_weight is not supported for multilabel"):

@@ -1111,9 +1111,11 @@ _CLASSIFIER_PARAMS_DOC = """    loss : {'log_loss', 'sparsemax'}, default='log_l
         a dict maps class labels to weights (classes it leaves out weigh 1); 'balanced' gives
         ``n_samples / (n_classes * np.bincount(y))``, computed with
         :func:`sklearn.utils.class_weight.compute_class_weight` on the ``y`` passed to
-        ``fit``. Under early stopping the held-out samples keep their class weights in the
-        validation score. ``partial_fit`` refuses 'balanced' (as ``SGDClassifier``); multilabel
-        targets refuse any class weights (use ``sample_weight``).
+        ``fit`` (with ``sample_weight``, its weighted equivalent, as ``LogisticRegression``). Under early stopping the held-out samples keep their class weights in the
+        validation score. With 'balanced', ``partial_fit`` is not available (an
+        ``AttributeError`` with ``SGDClassifier``'s explanation: compute the weights on a
+        large enough sample with ``compute_class_weight`` and pass them as a dict);
+        multilabel targets refuse any class weights (use ``sample_weight``).
 """
 
 
@@ -1238,13 +1240,29 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             )
         # y is the binarized target: one-hot rows (multiclass) or one 0/1 column (binary)
         index = np.argmax(y, axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if isinstance(self.class_weight, str):  # 'balanced'
+                totals = np.bincount(index, weights=sample_weight, minlength=len(self.classes_))
+                if np.any(totals <= 0):
+                    raise ValueError(
+                        "class_weight='balanced' weighs each class by the inverse of its total "
+                        "sample weight, but the class(es) "
+                        f"{self.classes_[totals <= 0].tolist()!r} have a total sample weight "
+                        "of 0 in this fit."
+                    )
+        # 'balanced' counts the classes with the sample weights, as LogisticRegression does:
+        # weighting a sample by 2 and repeating it give the same weights
         weights = compute_class_weight(
-            self.class_weight, classes=self.classes_, y=self.classes_[index]
+            self.class_weight,
+            classes=self.classes_,
+            y=self.classes_[index],
+            sample_weight=sample_weight,
         )
         weights = np.asarray(weights, dtype=np.float64)[index]
         if sample_weight is not None:
             # as if the user had passed the product: one rounding to the model's dtype, later
-            weights = weights * _check_sample_weight(sample_weight, X, dtype=np.float64)
+            weights = weights * sample_weight
         return weights
 
     def _validate_input(self, X, y, incremental, reset):
@@ -1321,7 +1339,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=accuracy_score, output=output
         )
 
-    @available_if(lambda est: est._check_solver())
+    def _check_class_weight_for_partial_fit(self):
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            # scikit-learn's SGDClassifier's words (it raises them as a ValueError from
+            # partial_fit; here partial_fit is unavailable, as under solver='lbfgs')
+            raise AttributeError(
+                "class_weight '{0}' is not supported for "
+                "partial_fit. In order to use 'balanced' weights,"
+                " use compute_class_weight('{0}', "
+                "classes=classes, y=y). "
+                "In place of y you can use a large enough sample "
+                "of the full training set target to properly "
+                "estimate the class frequency distributions. "
+                "Pass the resulting weights as the class_weight "
+                "parameter.".format(self.class_weight)
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver() and est._check_class_weight_for_partial_fit())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
@@ -1343,19 +1378,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._validate_loss_params()
-        if self.class_weight == "balanced":
-            # scikit-learn's SGDClassifier's words
-            raise ValueError(
-                "class_weight '{0}' is not supported for "
-                "partial_fit. In order to use 'balanced' weights,"
-                " use compute_class_weight('{0}', "
-                "classes=classes, y=y). "
-                "In place of y you can use a large enough sample "
-                "of the full training set target to properly "
-                "estimate the class frequency distributions. "
-                "Pass the resulting weights as the class_weight "
-                "parameter.".format(self.class_weight)
-            )
         with _unchanged_on_error(self):
             if _check_partial_fit_first_call(self, classes):
                 with np.errstate(invalid="ignore"):  # NaN in y: refused by validation below
