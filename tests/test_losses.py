@@ -845,7 +845,7 @@ def test_every_loss_trains_everywhere(target, params, solver):
     Est = MLPClassifier if target.startswith("clf") else MLPRegressor
     sw = rng.uniform(0.5, 2.0, 80)
     for dtype in DTYPES:
-        est = Est(hidden_layer_sizes=(6,), solver=solver, max_iter=30, random_state=0, **params)
+        est = Est(hidden_layer_sizes=(6,), solver=solver, max_iter=8, random_state=0, **params)
         est.fit(X.astype(dtype), y, sample_weight=sw)
         assert est.coefs_[0].dtype == dtype
         assert np.isfinite(est.loss_) and np.all(np.isfinite(est.predict(X.astype(dtype))))
@@ -856,7 +856,7 @@ def test_every_loss_trains_everywhere(target, params, solver):
             n_epochs = len(est.loss_curve_)
             est.partial_fit(X.astype(dtype), y, sample_weight=sw)
             assert len(est.loss_curve_) == n_epochs + 1 and np.isfinite(est.loss_)
-        es = Est(hidden_layer_sizes=(6,), solver=solver, max_iter=15, random_state=0,
+        es = Est(hidden_layer_sizes=(6,), solver=solver, max_iter=5, random_state=0,
                  early_stopping=True, validation_fraction=0.25, n_iter_no_change=50, **params)
         es.fit(X.astype(dtype), y, sample_weight=sw)
         assert len(es.validation_scores_) == len(es.validation_loss_curve_) == es.n_iter_
