@@ -362,6 +362,11 @@ def to_onnx(model, X_sample=None, *, target_opset=None):
 
     Notes
     -----
+    Every loss exports: the regression losses through their output map (identity, or Exp for
+    'poisson' and 'gamma'), ``loss='sparsemax'`` through standard operators (multiclass: TopK,
+    CumSum and ReduceSum compute the sparsemax threshold; binary and multilabel: Clip), so
+    the probabilities keep their exact zeros.
+
     Importing fastmlp imports neither onnx nor skl2onnx. When skl2onnx is imported (before or
     after fastmlp), fastmlp registers its converters with it, so ``skl2onnx.to_onnx`` and
     ``skl2onnx.convert_sklearn`` convert fastmlp estimators too, alone or in a pipeline, with
