@@ -494,6 +494,25 @@ def test_sample_weight_equals_repeated_rows(case):
     np.testing.assert_allclose(g_w, g_r, rtol=1e-11, atol=1e-13)
 
 
+def test_thread_count_gives_same_bits():
+    """The output losses share rows on a fixed grid: 1 and 2 threads give the same bits (the
+    problem is large enough for the training step to wake a team)."""
+    rng = rng_for("threads")
+    X = rng.standard_normal((512, 64))
+    for case, (kind, kw) in LOSS_CASES.items():
+        units = [64, 128, 3 if kind in MULTICLASS else 2]  # 3·512·(64·128 + 128·K) > 2^23 MACs
+        Y = draw_targets(kind, rng, 512, units[-1])
+        sw = rng.uniform(0.2, 2.0, 512)
+        trainer = _core.Trainer64(units, TANH, kind, 512, **kw)
+        params = rng.uniform(-0.2, 0.2, trainer.n_params)
+        results = []
+        for n_threads in (1, 2):
+            grad = np.empty_like(params)
+            results.append((trainer.loss_and_grad(grad, params, X, Y, sw, 0.1, n_threads), grad))
+        assert results[0][0] == results[1][0], case
+        np.testing.assert_array_equal(results[0][1], results[1][1], err_msg=case)
+
+
 # ----------------------------------------------------------------- PyTorch parity
 TORCH_CASES = {
     # name: (kind, fastmlp kwargs, K, per-row torch loss of (z, y) -> (N,), constant)
