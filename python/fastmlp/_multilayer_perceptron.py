@@ -1082,7 +1082,8 @@ _COMMON_ATTRS_DOC = """
     n_outputs_ : int
         Number of outputs.
     out_activation_ : str
-        Name of the output activation function.
+        Name of the output activation function: 'softmax', 'logistic', 'sparsemax' or
+        'sparsemax_binary' (classifier), 'identity' or 'exp' (regressor).
 """
 
 
