@@ -16,7 +16,6 @@ Tolerances follow tests/test_ops.py: ``|got - ref| <= TOL[dtype] * mag`` with ``
 rounding scale of the terms that make the result.
 """
 
-import warnings
 import zlib
 from fractions import Fraction
 
@@ -24,7 +23,6 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_blobs, make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import recall_score
 from sklearn.utils.class_weight import compute_class_weight
 
