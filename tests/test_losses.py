@@ -111,7 +111,8 @@ def ref_output(kind, z, y, eps=0.0, delta=1.0, q=0.5, dtype=np.float64):
         p = 1 / (1 + np.exp(-z))
         pc = np.clip(p, peps, 1 - peps)
         loss = -(xlogy(t, pc) + xlogy(1 - t, 1 - pc)).sum(1)
-        mag = (t * (np.abs(np.log(pc)) + 1) + (1 - t) * (np.abs(np.log1p(-pc)) + 1 + pc / (1 - pc))).sum(1)
+        mag = (t * (np.abs(np.log(pc)) + 1)
+               + (1 - t) * (np.abs(np.log1p(-pc)) + 1 + pc / (1 - pc))).sum(1)
         return p, p - t, loss, mag
     if kind == SPARSEMAX:
         p, _ = ref_sparsemax(z)
@@ -135,7 +136,8 @@ def ref_output(kind, z, y, eps=0.0, delta=1.0, q=0.5, dtype=np.float64):
     if kind == HUBER:
         a = np.abs(r)
         loss = np.where(a <= delta, 0.5 * r**2, delta * (a - delta / 2)).sum(1)
-        return z, np.clip(r, -delta, delta), loss, (0.5 * (np.abs(z) + np.abs(y) + delta) ** 2).sum(1)
+        mag = (0.5 * (np.abs(z) + np.abs(y) + delta) ** 2).sum(1)
+        return z, np.clip(r, -delta, delta), loss, mag
     if kind == QUANTILE:
         u = y - z
         loss = np.maximum(q * u, (q - 1) * u).sum(1)
@@ -528,7 +530,8 @@ TORCH_CASES = {
     "HuberLoss(delta=0.7)": (
         HUBER, {"huber_delta": 0.7}, 2,
         lambda z, y: torch.nn.HuberLoss(reduction="none", delta=0.7)(z, y).sum(1)),
-    "MSELoss / 2": (SQUARED, {}, 2, lambda z, y: 0.5 * torch.nn.MSELoss(reduction="none")(z, y).sum(1)),
+    "MSELoss / 2": (
+        SQUARED, {}, 2, lambda z, y: 0.5 * torch.nn.MSELoss(reduction="none")(z, y).sum(1)),
     "PoissonNLLLoss(log_input=True)": (
         POISSON, {}, 2,
         lambda z, y: torch.nn.PoissonNLLLoss(log_input=True, full=False, reduction="none")(

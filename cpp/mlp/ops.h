@@ -31,13 +31,14 @@ enum class Output : int {
     // 2016), with the sparsemax loss ½‖p - y‖² + Σ_k y_k·max(tau - z_k, 0) (their
     // -y·z + ½Σ_{k∈S}(z_k² - tau²) + ½‖y‖², written as a sum of non-negative terms)
     sparsemax = 4,
-    // binary and multilabel: each column is the 2-class sparsemax of (0, z), p = clip((z+1)/2, 0, 1),
-    // with the 2-class sparsemax loss of target (1 - y, y)
+    // binary and multilabel: each column is the 2-class sparsemax of (0, z),
+    // p = clip((z+1)/2, 0, 1), with the 2-class sparsemax loss of target (1 - y, y)
     sparsemax_binary = 5,
     identity_absolute_error = 6,  // |p - y|, delta sign(p - y) (0 at p = y)
     identity_huber = 7,           // ½r² if |r| <= delta else delta·(|r| - delta/2), r = p - y;
                                   // delta clip(r, -delta, delta)
-    identity_quantile = 8,        // max(q·(y - p), (q - 1)·(y - p)), delta 1{p > y} - q, 0 at p = y
+    identity_quantile = 8,        // max(q·(y - p), (q - 1)·(y - p)), delta 1{p > y} - q
+                                  // (0 at p = y)
     exp_gamma = 9,                // half gamma deviance log(p/y) + y/p - 1, delta 1 - y/p
 };
 

@@ -1112,8 +1112,9 @@ _CLASSIFIER_PARAMS_DOC = """    loss : {'log_loss', 'sparsemax'}, default='log_l
         a dict maps class labels to weights (classes it leaves out weigh 1); 'balanced' gives
         ``n_samples / (n_classes * np.bincount(y))``, computed with
         :func:`sklearn.utils.class_weight.compute_class_weight` on the ``y`` passed to
-        ``fit`` (with ``sample_weight``, its weighted equivalent, as ``LogisticRegression``). Under early stopping the held-out samples keep their class weights in the
-        validation score. With 'balanced', ``partial_fit`` is not available (an
+        ``fit`` (with ``sample_weight``, its weighted equivalent, as
+        ``LogisticRegression``). Under early stopping the held-out samples keep their class
+        weights in the validation score. With 'balanced', ``partial_fit`` is not available (an
         ``AttributeError`` with ``SGDClassifier``'s explanation: compute the weights on a
         large enough sample with ``compute_class_weight`` and pass them as a dict);
         multilabel targets refuse any class weights (use ``sample_weight``).
@@ -1457,8 +1458,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    loss : {'squared_error', 'absolute_error', 'huber', 'poisson', 'gamma', 'quantile'}, default='squared_error'
-        The loss function to use when training the weights. With ``p`` the prediction and
+    loss : str, default='squared_error'
+        The loss function to use when training the weights: 'squared_error',
+        'absolute_error', 'huber', 'poisson', 'gamma' or 'quantile'. With ``p`` the prediction and
         ``r = p - y``, the objective is the sum over outputs of the (sample-weighted) mean
         over samples of:
 
