@@ -17,15 +17,26 @@ _DROPOUT_BREAKS_REPETITION = (
     "dropout draws an independent mask for every row: a weighted row and repeated copies of it "
     "see different masks, so sample weights are not repetitions"
 )
+_CLASS_WEIGHT_REFUSES_MULTILABEL = "class_weight refuses multilabel targets (ValueError, documented)"
 
 
 def _expected_failed_checks(estimator):
-    if estimator.get_params().get("dropout", 0.0) == 0.0:
-        return {}
-    return {
-        "check_sample_weight_equivalence_on_dense_data": _DROPOUT_BREAKS_REPETITION,
-        "check_sample_weight_equivalence_on_sparse_data": _DROPOUT_BREAKS_REPETITION,
-    }
+    """Checks that fail by design: sample weights are not repetitions under dropout (above),
+    and class weights are refused for multilabel targets (their meaning per label is
+    ambiguous; sample_weight says it instead), which the multilabel checks fit."""
+    expected = {}
+    if estimator.get_params().get("dropout", 0.0) != 0.0:
+        expected.update(dict.fromkeys(
+            ("check_sample_weight_equivalence_on_dense_data",
+             "check_sample_weight_equivalence_on_sparse_data"), _DROPOUT_BREAKS_REPETITION))
+    if getattr(estimator, "class_weight", None) is not None:
+        expected.update(dict.fromkeys(
+            ("check_classifiers_multilabel_representation_invariance",
+             "check_classifiers_multilabel_output_format_predict",
+             "check_classifiers_multilabel_output_format_predict_proba",
+             "check_classifiers_multilabel_output_format_decision_function"),
+            _CLASS_WEIGHT_REFUSES_MULTILABEL))
+    return expected
 
 
 # max_iter=100 keeps the checks quick; the checks fit tiny data sets, so the
@@ -37,20 +48,22 @@ def _expected_failed_checks(estimator):
         MLPRegressor(max_iter=100),
         # issue 6's parameters at non-default values, several to an estimator (each instance
         # runs every check): per-layer activations and leaky_relu's slope, decoupled weight
-        # decay, gradient clipping, learning-rate schedules, init schemes and
-        # restore_best_weights (validation_data holds data of its own, which the generic
-        # checks' data cannot match; early_stopping=True, where restore_best_weights acts,
-        # fails the partial_fit checks as scikit-learn's does)
+        # decay, gradient clipping, learning-rate schedules, init schemes,
+        # restore_best_weights, losses and their parameters (validation_data holds data of
+        # its own, which the generic checks' data cannot match; early_stopping=True, where
+        # restore_best_weights acts, fails the partial_fit checks as scikit-learn's does;
+        # gamma and poisson need positive y, which the checks do not give)
         MLPClassifier(max_iter=100, hidden_layer_sizes=(20, 10),
                       activation=["gelu", "leaky_relu"], negative_slope=0.2,
                       weight_decay=1e-3, max_grad_norm=1.0, learning_rate="cosine",
-                      lr_warmup_epochs=5, init="he_normal", restore_best_weights=False),
+                      lr_warmup_epochs=5, init="he_normal", restore_best_weights=False,
+                      loss="sparsemax", label_smoothing=0.1, class_weight="balanced"),
         MLPRegressor(max_iter=100, hidden_layer_sizes=(20, 10), activation=["mish", "selu"],
                      weight_decay=1e-3, max_grad_norm=1.0, learning_rate="step",
                      learning_rate_init=0.01, lr_step_size=20, lr_gamma=0.5,
-                     init="orthogonal"),
+                     init="orthogonal", loss="huber"),
         MLPClassifier(max_iter=100, dropout=0.2),
-        MLPRegressor(max_iter=100, dropout=[0.2]),
+        MLPRegressor(max_iter=100, dropout=[0.2], loss="quantile", quantile=0.8),
         # alpha=0.1: with alpha=1e-4 rprop fits check_classifiers_train's separable blobs to
         # logits beyond 37, where the binary predict_proba's 1 - p rounds to 0 and the
         # check's np.log(predict_proba) is -inf while predict_log_proba stays exact (finite)

@@ -1175,12 +1175,12 @@ def test_invalid_parameters(Est, param, value):
 
 def test_invalid_loss_and_hidden_layer_entries():
     with pytest.raises(InvalidParameterError, match="The 'loss' parameter of MLPRegressor"):
-        MLPRegressor(loss="absolute_error").fit(X_DIAB, Y_DIAB)
+        MLPRegressor(loss="hinge").fit(X_DIAB, Y_DIAB)
     for sizes in [(5, 0), [3, -1], (0,)]:
         with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
             MLPClassifier(hidden_layer_sizes=sizes).fit(X_IRIS, Y_IRIS)
-    # MLPClassifier has no loss parameter to set
-    assert "loss" not in MLPClassifier().get_params()
+    with pytest.raises(InvalidParameterError, match="The 'loss' parameter of MLPClassifier"):
+        MLPClassifier(loss="squared_error").fit(X_IRIS, Y_IRIS)
 
 
 @pytest.mark.parametrize("n_jobs", [None, 1, 2, -1, -2, -1000])
@@ -1204,7 +1204,10 @@ def test_default_parameters_match_sklearn():
     """Test the constructor parameters and defaults are scikit-learn's plus fastmlp's own."""
     for Est, SkEst in ESTIMATORS.values():
         ours, theirs = Est().get_params(), SkEst().get_params()
-        for name, default in FASTMLP_ONLY_DEFAULTS.items():
+        # issue 6's loss parameters, whose defaults are scikit-learn's behaviour
+        extra = ({"loss": "log_loss", "label_smoothing": 0.0, "class_weight": None}
+                 if Est is MLPClassifier else {"huber_delta": 1.0, "quantile": 0.5})
+        for name, default in {**FASTMLP_ONLY_DEFAULTS, **extra}.items():
             assert ours.pop(name) == default
         assert ours == theirs
 

@@ -489,7 +489,7 @@ def test_bad_hyperparameter_named_in_error(kind, param, value):
 
 def test_bad_regressor_loss_named_in_error():
     with pytest.raises(InvalidParameterError, match="The 'loss' parameter of MLPRegressor"):
-        MLPRegressor(loss="huber").fit(X_DIAB, Y_DIAB)
+        MLPRegressor(loss="hinge").fit(X_DIAB, Y_DIAB)
 
 
 # ----------------------------------------------------------------------- sizes

@@ -135,7 +135,8 @@ Targets<T> as_targets(const py::object& Y_obj, index_t n_rows, const NetSpec& s,
     Targets<T> Y;
     using Labels = py::array_t<std::int32_t, py::array::c_style>;
     if (Labels::check_(Y_obj) && py::cast<py::array>(Y_obj).ndim() == 1) {
-        require(s.output == Output::softmax_cross_entropy, "class indices need a softmax output");
+        require(s.output == Output::softmax_cross_entropy || s.output == Output::sparsemax,
+                "class indices need a softmax or sparsemax output");
         labels_keep = py::reinterpret_borrow<Labels>(Y_obj);
         require_aligned(labels_keep, "labels");
         require(labels_keep.shape(0) == n_rows, "labels must have one entry per row of X");
@@ -161,7 +162,7 @@ Activation activation_code(int code) {
 // hidden: one activation code for every hidden layer, or a sequence of one code per hidden layer
 NetSpec make_spec(const std::vector<index_t>& units, const py::object& hidden, int output,
                   double negative_slope) {
-    require(output >= 0 && output <= 3, "unknown output code");
+    require(output >= 0 && output <= int(Output::exp_gamma), "unknown output code");
     require(units.size() >= 2, "a network needs at least 2 layers of units");
     require(negative_slope >= 0.0 && negative_slope < 1.0, "negative_slope must be in [0, 1)");
     std::vector<Activation> acts;
@@ -174,16 +175,32 @@ NetSpec make_spec(const std::vector<index_t>& units, const py::object& hidden, i
     return NetSpec(units, std::move(acts), Output(output), negative_slope);
 }
 
+LossParams make_loss_params(double label_smoothing, double huber_delta, double quantile) {
+    require(label_smoothing >= 0.0 && label_smoothing < 1.0, "label_smoothing must be in [0, 1)");
+    require(huber_delta > 0.0 && huber_delta < std::numeric_limits<double>::infinity(),
+            "huber_delta must be positive and finite");
+    require(quantile > 0.0 && quantile < 1.0, "quantile must be in (0, 1)");
+    LossParams lp;
+    lp.label_smoothing = label_smoothing;
+    lp.huber_delta = huber_delta;
+    lp.quantile = quantile;
+    return lp;
+}
+
 template <class T>
 void bind_dtype(py::module_& m, const char* suffix) {
     using TrainerT = Trainer<T>;
     py::class_<TrainerT>(m, (std::string("Trainer") + suffix).c_str())
         .def(py::init([](const std::vector<index_t>& units, py::object hidden, int output,
-                         index_t max_rows, double negative_slope) {
-                 return new TrainerT(make_spec(units, hidden, output, negative_slope), max_rows);
+                         index_t max_rows, double negative_slope, double label_smoothing,
+                         double huber_delta, double quantile) {
+                 NetSpec spec = make_spec(units, hidden, output, negative_slope);
+                 spec.loss = make_loss_params(label_smoothing, huber_delta, quantile);
+                 return new TrainerT(std::move(spec), max_rows);
              }),
              py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("max_rows"),
-             py::arg("negative_slope") = 0.01)
+             py::arg("negative_slope") = 0.01, py::arg("label_smoothing") = 0.0,
+             py::arg("huber_delta") = 1.0, py::arg("quantile") = 0.5)
         .def_property_readonly("n_params", [](const TrainerT& t) { return t.spec().n_params(); })
         .def(
             "train_epoch",
@@ -472,8 +489,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
     },
           py::arg("kind"), py::arg("dx").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
           py::arg("pre") = py::none(), py::arg("negative_slope") = 0.01);
-    m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads) {
-        require(kind >= 0 && kind <= 3, "unknown output code");
+    m.def("output_loss", [](int kind, Array<T> z, Array<T> y, py::object sw, int n_threads,
+                            double label_smoothing, double huber_delta, double quantile) {
+        require(kind >= 0 && kind <= int(Output::exp_gamma), "unknown output code");
+        const LossParams lp = make_loss_params(label_smoothing, huber_delta, quantile);
         require(z.ndim() == 2 && y.ndim() == 2 && z.shape(0) == y.shape(0) && z.shape(1) == y.shape(1),
                 "z and y must be (N, K)");
         const index_t N = z.shape(0), K = z.shape(1);
@@ -483,11 +502,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
         std::copy_n(z.data(), z.size(), p.mutable_data());
         run_in_team(n_threads, true, [&] {
             output_loss_forward_backward(Output(kind), delta.mutable_data(), row_loss.mutable_data(),
-                                         p.mutable_data(), y.data(), nullptr, w, N, K);
+                                         p.mutable_data(), y.data(), nullptr, w, lp, N, K);
         });
         return py::make_tuple(p, delta, row_loss);
     },
-          py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"));
+          py::arg("kind"), py::arg("z").noconvert(), py::arg("y").noconvert(), py::arg("sample_weight"), py::arg("n_threads"),
+          py::arg("label_smoothing") = 0.0, py::arg("huber_delta") = 1.0, py::arg("quantile") = 0.5);
 
     // The blocked GEMM with one ISA's kernel, for the tests that compare every path with NumPy.
     // C is (M,N); c None means C starts as NaN and is not accumulated (beta == 0 never reads C).

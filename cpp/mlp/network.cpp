@@ -250,7 +250,7 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
     // output map, loss and the output delta p - y in one pass per row
     output_loss_forward_backward(s.output, deltas_[L - 1].data(), row_loss_.data(),
                                  acts_[L - 1].data(), Y.labels ? nullptr : targets_.data(),
-                                 Y.labels ? labels_.data() : nullptr, w, B, K);
+                                 Y.labels ? labels_.data() : nullptr, w, s.loss, B, K);
 #pragma omp single
     {
         double loss = 0.0, weight_sum = 0.0;  // summed in row order: the same bits for any thread count

@@ -18,6 +18,7 @@ struct NetSpec {
     std::vector<Activation> hidden;  // one per hidden layer (units.size() - 2 of them)
     Output output = Output::softmax_cross_entropy;
     double negative_slope = 0.01;  // leaky_relu's, in [0, 1)
+    LossParams loss;  // the output loss' parameters, set after construction (defaults: none used)
 
     NetSpec(std::vector<index_t> units, std::vector<Activation> hidden, Output output,
             double negative_slope = 0.01);

@@ -293,6 +293,46 @@ inline void softmax_row(T* z, index_t K) {
     for (index_t k = 0; k < K; ++k) z[k] /= sum;
 }
 
+// The threshold of sparsemax over z(K), by Michelot's algorithm, with no scratch memory: tau
+// starts at the mean threshold of all K values and is recomputed over the values above it until
+// the set stops shrinking (at most K rounds; tau only grows). Computed in double on z - zmax
+// (zmax is returned), so the largest value is 0 and always in the support: tau < 0.
+// sparsemax(z)_k = max(z_k - zmax - tau, 0).
+template <class T>
+inline double sparsemax_threshold(const T* z, index_t K, T& zmax) {
+    zmax = z[0];
+    for (index_t k = 1; k < K; ++k) zmax = std::max(zmax, z[k]);
+    double tau = -std::numeric_limits<double>::infinity();
+    for (index_t round = 0; round <= K; ++round) {
+        double sum = 0.0;
+        index_t n = 0;
+        for (index_t k = 0; k < K; ++k) {
+            const double u = double(z[k]) - double(zmax);
+            if (u > tau) {
+                sum += u;
+                ++n;
+            }
+        }
+        if (n == 0) break;  // only with NaN in z
+        const double next = (sum - 1.0) / double(n);
+        if (!(next > tau)) break;  // the support did not change
+        tau = next;
+    }
+    return tau;
+}
+
+template <class T>
+inline double sparsemax_of(T zk, T zmax, double tau) {
+    const double u = double(zk) - double(zmax) - tau;
+    return u > 0.0 ? u : 0.0;
+}
+
+// the 2-class sparsemax of (0, z), its positive entry
+template <class T>
+inline double binary_sparsemax_of(T z) {
+    return std::min(std::max(0.5 * (double(z) + 1.0), 0.0), 1.0);
+}
+
 template <class T>
 inline void output_row(Output kind, T* z, index_t K) {
     switch (kind) {
@@ -305,7 +345,21 @@ inline void output_row(Output kind, T* z, index_t K) {
         case Output::identity_squared_error:
             return;
         case Output::exp_poisson:
+        case Output::exp_gamma:
             for (index_t k = 0; k < K; ++k) z[k] = std::exp(z[k]);
+            return;
+        case Output::sparsemax: {
+            T zmax;
+            const double tau = sparsemax_threshold(z, K, zmax);
+            for (index_t k = 0; k < K; ++k) z[k] = T(sparsemax_of(z[k], zmax, tau));
+            return;
+        }
+        case Output::sparsemax_binary:
+            for (index_t k = 0; k < K; ++k) z[k] = T(binary_sparsemax_of(z[k]));
+            return;
+        case Output::identity_absolute_error:
+        case Output::identity_huber:
+        case Output::identity_quantile:
             return;
     }
 }
@@ -341,6 +395,128 @@ inline double row_loss_of(Output kind, const T* p, const T* y, index_t K) {
                 loss += xlogy(yk, yk / pk) - yk + pk;
             }
             return loss;
+        default:  // the losses of loss_row below
+            return loss;
+    }
+    return loss;
+}
+
+// Whether a row takes loss_row (the outputs added for issue 6, and the log-losses with label
+// smoothing) rather than the original pass, which stays as it was bit for bit.
+inline bool extended_loss(Output kind, const LossParams& lp) {
+    switch (kind) {
+        case Output::softmax_cross_entropy:
+        case Output::logistic_binary_cross_entropy:
+            return lp.label_smoothing != 0.0;
+        case Output::identity_squared_error:
+        case Output::exp_poisson:
+            return false;
+        default:
+            return true;
+    }
+}
+
+// One row of the extended losses: z(K) becomes p, d(K) the loss' gradient in z; returns the
+// row's unweighted loss. The target of output k is q(k): y[k], or for class indices
+// (y null) 1 at k == label and 0 elsewhere, label-smoothed for the classification outputs.
+template <class T>
+double loss_row(Output kind, const LossParams& lp, T* d, T* z, const T* y, index_t label,
+                index_t K) {
+    const double eps = lp.label_smoothing;
+    const bool multiclass = kind == Output::softmax_cross_entropy || kind == Output::sparsemax;
+    const bool classes = multiclass || kind == Output::logistic_binary_cross_entropy ||
+                         kind == Output::sparsemax_binary;
+    auto q = [&](index_t k) {
+        const double yk = y ? double(y[k]) : (k == label ? 1.0 : 0.0);
+        if (!classes) return yk;
+        return multiclass ? (1.0 - eps) * yk + eps / double(K) : yk * (1.0 - eps) + 0.5 * eps;
+    };
+    constexpr T teps = std::numeric_limits<T>::epsilon();
+    auto clipped = [&](T pk) { return double(std::min(std::max(pk, teps), T(1) - teps)); };
+    double loss = 0.0;
+    switch (kind) {
+        case Output::softmax_cross_entropy:
+            softmax_row(z, K);
+            for (index_t k = 0; k < K; ++k) {
+                const double qk = q(k);
+                loss -= xlogy(qk, clipped(z[k]));
+                d[k] = T(double(z[k]) - qk);
+            }
+            return loss;
+        case Output::logistic_binary_cross_entropy:
+            for (index_t k = 0; k < K; ++k) {
+                z[k] = logistic_of(z[k]);
+                const double qk = q(k), pc = clipped(z[k]);
+                loss -= xlogy(qk, pc) + xlogy(1.0 - qk, 1.0 - pc);
+                d[k] = T(double(z[k]) - qk);
+            }
+            return loss;
+        case Output::sparsemax: {
+            // ½‖p - q‖² + Σ_k q_k·max(tau - z_k, 0): a sum of non-negative terms, exact for
+            // logits of any size (the paper's form cancels between -q·z and ½Σz_k²)
+            T zmax;
+            const double tau = sparsemax_threshold(z, K, zmax);
+            double square = 0.0, margin = 0.0;
+            for (index_t k = 0; k < K; ++k) {
+                const double u = double(z[k]) - double(zmax) - tau, pk = u > 0.0 ? u : 0.0;
+                const double qk = q(k), r = pk - qk;
+                square += r * r;
+                if (u < 0.0) margin += qk * -u;
+                z[k] = T(pk);
+                d[k] = T(r);
+            }
+            return 0.5 * square + margin;
+        }
+        case Output::sparsemax_binary:
+            // per column the sparsemax loss of (0, z) and target (1 - q, q): (p - q)² +
+            // q·max(tau - z, 0) + (1 - q)·max(tau, 0) with tau = z - 1 (z > 1), -1 (z < -1),
+            // (z - 1)/2 otherwise
+            for (index_t k = 0; k < K; ++k) {
+                const double zk = z[k], pk = binary_sparsemax_of(z[k]), qk = q(k), r = pk - qk;
+                loss += r * r;
+                if (zk > 1.0) loss += (1.0 - qk) * (zk - 1.0);
+                if (zk < -1.0) loss += qk * (-1.0 - zk);
+                z[k] = T(pk);
+                d[k] = T(r);
+            }
+            return loss;
+        case Output::identity_absolute_error:
+            for (index_t k = 0; k < K; ++k) {
+                loss += std::abs(double(z[k]) - double(y[k]));
+                d[k] = T(int(z[k] > y[k]) - int(z[k] < y[k]));
+            }
+            return loss;
+        case Output::identity_huber: {
+            const double delta = lp.huber_delta;
+            for (index_t k = 0; k < K; ++k) {
+                const double r = double(z[k]) - double(y[k]), a = std::abs(r);
+                loss += a <= delta ? 0.5 * r * r : delta * (a - 0.5 * delta);
+                d[k] = T(std::min(std::max(r, -delta), delta));
+            }
+            return loss;
+        }
+        case Output::identity_quantile: {
+            const double qt = lp.quantile;
+            for (index_t k = 0; k < K; ++k) {
+                const double r = double(y[k]) - double(z[k]);
+                loss += r >= 0.0 ? qt * r : (qt - 1.0) * r;
+                // the subgradient at p == y is 0, the element of [-q, 1 - q] nearest to 0
+                d[k] = T(r < 0.0 ? 1.0 - qt : (r > 0.0 ? -qt : 0.0));
+            }
+            return loss;
+        }
+        case Output::exp_gamma:
+            // log(p/y) + y/p - 1 with log p = z and y/p = y·e^-z: finite where p itself overflows
+            for (index_t k = 0; k < K; ++k) {
+                const double zk = z[k], yk = y[k], ratio = yk * std::exp(-zk);
+                loss += zk - std::log(yk) + ratio - 1.0;
+                z[k] = std::exp(z[k]);
+                d[k] = T(1.0 - ratio);
+            }
+            return loss;
+        case Output::identity_squared_error:
+        case Output::exp_poisson:
+            break;  // never here: extended_loss is false for them
     }
     return loss;
 }
@@ -356,21 +532,26 @@ void output_forward(Output kind, T* z, index_t N, index_t K) {
 
 template <class T>
 void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z, const T* y,
-                                  const std::int32_t* labels, const T* sample_weight, index_t N,
-                                  index_t K) {
+                                  const std::int32_t* labels, const T* sample_weight,
+                                  const LossParams& loss, index_t N, index_t K) {
     // z and delta are (N,K); y is (N,K) or labels is (N); sample_weight and row_loss are (N)
     constexpr T eps = std::numeric_limits<T>::epsilon();
+    const bool extended = extended_loss(kind, loss);
 #pragma omp for schedule(static)
     for (index_t i = 0; i < N; ++i) {
         T* p = z + i * K;
         T* d = delta + i * K;
-        output_row(kind, p, K);
-        if (labels) {  // softmax with a class index: -log p[label], delta = p - onehot
+        if (extended) {
+            row_loss[i] = loss_row(kind, loss, d, p, labels ? nullptr : y + i * K,
+                                   labels ? index_t(labels[i]) : index_t(-1), K);
+        } else if (labels) {  // softmax with a class index: -log p[label], delta = p - onehot
+            output_row(kind, p, K);
             const index_t c = labels[i];
             row_loss[i] = -std::log(double(std::min(std::max(p[c], eps), T(1) - eps)));
             for (index_t k = 0; k < K; ++k) d[k] = p[k];
             d[c] -= T(1);
         } else {
+            output_row(kind, p, K);
             const T* yi = y + i * K;
             row_loss[i] = row_loss_of(kind, p, yi, K);
             for (index_t k = 0; k < K; ++k) d[k] = p[k] - yi[k];
@@ -397,8 +578,8 @@ void output_loss_forward_backward(Output kind, T* delta, double* row_loss, T* z,
     template void dropout_backward<T>(T*, const T*, index_t);                                   \
     template void output_forward<T>(Output, T*, index_t, index_t);                              \
     template void output_loss_forward_backward<T>(Output, T*, double*, T*, const T*,            \
-                                                  const std::int32_t*, const T*, index_t,        \
-                                                  index_t);
+                                                  const std::int32_t*, const T*,                 \
+                                                  const LossParams&, index_t, index_t);
 FASTMLP_INSTANTIATE_OPS(float)
 FASTMLP_INSTANTIATE_OPS(double)
 

@@ -30,7 +30,13 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -67,7 +73,18 @@ _HIDDEN_ACTIVATIONS = {
     "mish": 11,
     "hard_tanh": 12,
 }
-_OUTPUT_ACTIVATIONS = {"softmax": 0, "logistic": 1, "identity": 2, "exp": 3}
+_OUTPUT_ACTIVATIONS = {
+    "softmax": 0, "logistic": 1, "identity": 2, "exp": 3, "sparsemax": 4, "sparsemax_binary": 5
+}
+# MLPRegressor's loss -> (out_activation_, the core's Output code of the map and loss)
+_REGRESSION_LOSSES = {
+    "squared_error": ("identity", 2),
+    "poisson": ("exp", 3),
+    "absolute_error": ("identity", 6),
+    "huber": ("identity", 7),
+    "quantile": ("identity", 8),
+    "gamma": ("exp", 9),
+}
 _SOLVERS = {"sgd": 0, "adam": 1}
 _LEARNING_RATES = ("constant", "invscaling", "adaptive", "cosine", "step")
 _INITS = ("glorot_uniform", "he_uniform", "he_normal", "lecun_normal", "orthogonal")
@@ -588,12 +605,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
+        self.out_activation_ = self._loss_out_activation()
 
         if self.init == "glorot_uniform":
             # Glorot uniform, drawn in float64 in scikit-learn's order, then cast. The gain follows
@@ -660,8 +672,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_outputs = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [n_outputs]
         dtype = np.dtype(X.dtype) if first_pass else self._model_dtype()
+        sample_weight = self._with_class_weight(sample_weight, X, y)
         if sample_weight is not None:
             sample_weight = _for_core(_check_sample_weight(sample_weight, X, dtype=dtype), dtype)
+        if not first_pass and self._loss_out_activation() != self.out_activation_:
+            raise ValueError(
+                f"The fitted network has the output activation {self.out_activation_!r}, but "
+                f"loss={self.loss!r} needs {self._loss_out_activation()!r}. Set "
+                "warm_start=False or fit a new estimator to change the output activation."
+            )
         if not first_pass and self._layer_units() != layer_units:
             raise ValueError(
                 f"The fitted network has layer sizes {self._layer_units()}, but this call "
@@ -755,10 +774,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sw_val = _for_core(_check_sample_weight(data[2], X_val, dtype=dtype), dtype)
         return X_val, _for_core(y_val, dtype), self._validation_targets(y_val), sw_val
 
+    def _with_class_weight(self, sample_weight, X, y):
+        """sample_weight with the class weights multiplied in, in float64 (classifiers)."""
+        return sample_weight
+
+    def _validate_loss_params(self):
+        """scikit-learn skips parameter validation in partial_fit of a fitted model; the loss
+        parameters are checked here so that a bad one is refused in its words, not the core's."""
+        names = [
+            k for k in ("loss", "label_smoothing", "class_weight", "huber_delta", "quantile")
+            if k in self._parameter_constraints
+        ]
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in names},
+            {k: getattr(self, k) for k in names},
+            caller_name=self.__class__.__name__,
+        )
+
     def _core_targets(self, y, dtype):
-        """Targets as the core reads them: class indices for softmax (the one-hot rows of the
-        label binarizer, without the matrix), else a (n_samples, n_outputs) array of dtype."""
-        if self.out_activation_ == "softmax":
+        """Targets as the core reads them: class indices for softmax and sparsemax (the one-hot
+        rows of the label binarizer, without the matrix), else a (n_samples, n_outputs) array
+        of dtype."""
+        if self.out_activation_ in ("softmax", "sparsemax"):
             return _for_core(np.argmax(y, axis=1), np.int32)
         return _for_core(y, dtype)
 
@@ -766,9 +803,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return _TRAINERS[dtype](
             layer_units,
             self._hidden_codes(len(layer_units) - 2),
-            _OUTPUT_ACTIVATIONS[self.out_activation_],
+            self._output_code(),
             max_rows,
             negative_slope=float(self.negative_slope),
+            **self._loss_params(),
         )
 
     def _fit_lbfgs(self, X, Y, sample_weight, layer_units, dtype):
@@ -1126,7 +1164,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         with the sample weights, plus alpha/2·‖W‖²·l2_scale."""
         z = self._core_forward(X_val, output="identity")
         out, _, row_loss = _core.output_loss(
-            _OUTPUT_ACTIVATIONS[self.out_activation_], z, Y_val, None, self._n_threads()
+            self._output_code(), z, Y_val, None, self._n_threads(), **self._loss_params()
         )
         n_coefs = sum(a * b for a, b in pairwise(self._params_units))
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged fit's loss is inf/NaN
@@ -1547,10 +1585,45 @@ _COMMON_ATTRS_DOC = """
     n_outputs_ : int
         Number of outputs.
     out_activation_ : str
-        Name of the output activation function.
+        Name of the output activation function: 'softmax', 'logistic', 'sparsemax' or
+        'sparsemax_binary' (classifier), 'identity' or 'exp' (regressor).
     n_params_ : int
         The number of parameters of the network: every weight and every bias, over all
         layers (set by fit and partial_fit).
+"""
+
+
+_CLASSIFIER_PARAMS_DOC = """    loss : {'log_loss', 'sparsemax'}, default='log_loss'
+        The output map and loss. 'log_loss' (scikit-learn's): softmax and cross-entropy for
+        multiclass targets, logistic and binary cross-entropy for binary and multilabel ones.
+        'sparsemax' (Martins & Astudillo, 2016): multiclass probabilities
+        ``p = sparsemax(z) = max(z - tau(z), 0)``, the Euclidean projection of the scores ``z``
+        on the probability simplex (``tau(z)`` makes the row sum to 1), trained with the
+        sparsemax loss ``-z_y + 1/2 * sum_{j in S(z)} (z_j**2 - tau(z)**2) + 1/2`` (``S(z)``
+        the classes with ``p_j > 0``), whose gradient is ``p - onehot(y)``. For binary and
+        multilabel targets each output is the 2-class sparsemax of ``(0, z)``,
+        ``p = clip((z + 1) / 2, 0, 1)``, with the same loss. Sparsemax probabilities have exact
+        zeros: :meth:`predict_proba` returns them, :meth:`predict_log_proba` gives ``-inf``
+        there.
+    label_smoothing : float, default=0.0
+        In [0, 1). Trains towards smoothed targets: ``(1 - label_smoothing) * onehot(y) +
+        label_smoothing / n_classes`` for multiclass targets (as PyTorch's
+        ``CrossEntropyLoss(label_smoothing=...)``), ``y * (1 - label_smoothing) +
+        label_smoothing / 2`` per output for binary and multilabel ones (as Keras's
+        ``binary_crossentropy``); with either loss. ``loss_curve_`` and ``loss_`` report the
+        loss against the smoothed targets.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (so the loss and its
+        gradient are the sample-weighted means), as in scikit-learn's linear classifiers:
+        a dict maps class labels to weights (classes it leaves out weigh 1); 'balanced' gives
+        ``n_samples / (n_classes * np.bincount(y))``, computed with
+        :func:`sklearn.utils.class_weight.compute_class_weight` on the ``y`` passed to
+        ``fit`` (with ``sample_weight``, its weighted equivalent, as
+        ``LogisticRegression``). Under early stopping the held-out samples keep their class
+        weights in the validation score. With 'balanced', ``partial_fit`` is not available (an
+        ``AttributeError`` with ``SGDClassifier``'s explanation: compute the weights on a
+        large enough sample with ``compute_class_weight`` and pass them as a dict);
+        multilabel targets refuse any class weights (use ``sample_weight``).
 """
 
 
@@ -1558,12 +1631,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer Perceptron classifier, a drop-in replacement for scikit-learn's.
 
-    Optimizes the log-loss with L-BFGS, SGD or Adam; forward, backward and update
-    passes run in fastmlp's C++ core.
+    Optimizes the log-loss (or the sparsemax loss) with L-BFGS, SGD or Adam; forward,
+    backward and update passes run in fastmlp's C++ core.
 
     Parameters
     ----------"""
         + _COMMON_PARAMS_DOC
+        + _CLASSIFIER_PARAMS_DOC
         + """
     Attributes
     ----------
@@ -1620,6 +1694,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         validation_data=None,
         restore_best_weights=True,
         negative_slope=0.01,
+        loss="log_loss",
+        label_smoothing=0.0,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1631,7 +1708,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             learning_rate_init=learning_rate_init,
             power_t=power_t,
             max_iter=max_iter,
-            loss="log_loss",
+            loss=loss,
             shuffle=shuffle,
             random_state=random_state,
             tol=tol,
@@ -1659,6 +1736,64 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             negative_slope=negative_slope,
         )
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "sparsemax"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def _loss_out_activation(self):
+        """The output activation this loss and the fitted kind of target need."""
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        if self.loss == "sparsemax":
+            return "sparsemax" if multiclass else "sparsemax_binary"
+        return "softmax" if multiclass else "logistic"
+
+    def _output_code(self):
+        return _OUTPUT_ACTIVATIONS[self.out_activation_]
+
+    def _loss_params(self):
+        return {"label_smoothing": float(self.label_smoothing)}
+
+    def _with_class_weight(self, sample_weight, X, y):
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                "class_weight is not supported for multilabel targets (y is a label indicator "
+                f"matrix), got class_weight={self.class_weight!r}. Weight the samples with "
+                "sample_weight instead."
+            )
+        # y is the binarized target: one-hot rows (multiclass) or one 0/1 column (binary)
+        index = np.argmax(y, axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if isinstance(self.class_weight, str):  # 'balanced'
+                totals = np.bincount(index, weights=sample_weight, minlength=len(self.classes_))
+                if np.any(totals <= 0):
+                    raise ValueError(
+                        "class_weight='balanced' weighs each class by the inverse of its total "
+                        "sample weight, but the class(es) "
+                        f"{self.classes_[totals <= 0].tolist()!r} have a total sample weight "
+                        "of 0 in this fit."
+                    )
+        # 'balanced' counts the classes with the sample weights, as LogisticRegression does:
+        # weighting a sample by 2 and repeating it give the same weights
+        weights = compute_class_weight(
+            self.class_weight,
+            classes=self.classes_,
+            y=self.classes_[index],
+            sample_weight=sample_weight,
+        )
+        weights = np.asarray(weights, dtype=np.float64)[index]
+        if sample_weight is not None:
+            # as if the user had passed the product: one rounding to the model's dtype, later
+            weights = weights * sample_weight
+        return weights
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -1765,7 +1900,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=accuracy_score, output=output
         )
 
-    @available_if(lambda est: est._check_solver())
+    def _check_class_weight_for_partial_fit(self):
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            # scikit-learn's SGDClassifier's words (it raises them as a ValueError from
+            # partial_fit; here partial_fit is unavailable, as under solver='lbfgs')
+            raise AttributeError(
+                "class_weight '{0}' is not supported for "
+                "partial_fit. In order to use 'balanced' weights,"
+                " use compute_class_weight('{0}', "
+                "classes=classes, y=y). "
+                "In place of y you can use a large enough sample "
+                "of the full training set target to properly "
+                "estimate the class frequency distributions. "
+                "Pass the resulting weights as the class_weight "
+                "parameter.".format(self.class_weight)
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver() and est._check_class_weight_for_partial_fit())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
@@ -1786,6 +1938,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._validate_loss_params()
         with _unchanged_on_error(self):
             if _check_partial_fit_first_call(self, classes):
                 with np.errstate(invalid="ignore"):  # NaN in y: refused by validation below
@@ -1798,7 +1951,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         Computed from the network's raw output scores (log-sum-exp for softmax,
         ``-log(1 + exp(-z))`` for logistic outputs), so it stays finite where the
-        probability itself rounds to 0.
+        probability itself rounds to 0. With ``loss='sparsemax'`` it is the log of
+        :meth:`predict_proba`, ``-inf`` where a probability is exactly 0.
 
         Parameters
         ----------
@@ -1811,6 +1965,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted log-probability of the sample for each class.
         """
         self._check_fitted()
+        if self.out_activation_ in ("sparsemax", "sparsemax_binary"):
+            with np.errstate(divide="ignore"):  # log(0) = -inf: sparsemax's exact zeros
+                return np.log(self.predict_proba(X))
         z = self._forward_pass_fast(X, output="identity")
         if self.out_activation_ == "softmax":
             z_max = z.max(axis=1, keepdims=True)
@@ -1834,7 +1991,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
             The predicted probability of the sample for each class, in the order of
-            `classes_`.
+            `classes_`. With ``loss='sparsemax'``, sparse: rows sum to 1 (multiclass and
+            binary) and classes outside the sparsemax support get exactly 0.
         """
         self._check_fitted()
         y_pred = self._forward_pass_fast(X)
@@ -1854,14 +2012,39 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = (
         """Multi-layer Perceptron regressor, a drop-in replacement for scikit-learn's.
 
-    Minimizes ``0.5 * sum over outputs of mean (y - p)**2`` (loss='squared_error') or the
-    half Poisson deviance (loss='poisson', exponential output) with L-BFGS, SGD or Adam.
+    Minimizes ``0.5 * sum over outputs of mean (y - p)**2`` (loss='squared_error') or
+    another loss below with L-BFGS, SGD or Adam.
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss function to use when training the weights."""
+    loss : str, default='squared_error'
+        The loss function to use when training the weights: 'squared_error',
+        'absolute_error', 'huber', 'poisson', 'gamma' or 'quantile'. With ``p`` the prediction and
+        ``r = p - y``, the objective is the sum over outputs of the (sample-weighted) mean
+        over samples of:
+
+        - 'squared_error': ``r**2 / 2`` (identity output);
+        - 'absolute_error': ``|r|`` (identity output), gradient ``sign(r)``, 0 at ``r = 0``;
+        - 'huber': ``r**2 / 2`` where ``|r| <= huber_delta``, else
+          ``huber_delta * (|r| - huber_delta / 2)`` (identity output), gradient
+          ``clip(r, -huber_delta, huber_delta)`` (PyTorch's ``HuberLoss(delta)``);
+        - 'poisson': the half Poisson deviance ``y log(y / p) - y + p`` (exponential output,
+          ``log`` link), needs ``y >= 0``;
+        - 'gamma': the half gamma deviance ``log(p / y) + y / p - 1`` (exponential output,
+          ``log`` link), needs ``y > 0``;
+        - 'quantile': the pinball loss ``max(q * (y - p), (q - 1) * (y - p))`` with
+          ``q = quantile`` (identity output), whose minimiser is the ``q``-quantile of ``y``
+          given ``X``. Its gradient in ``p`` is ``1 - q`` where ``p > y`` and ``-q`` where
+          ``p < y``; at ``p = y`` fastmlp takes 0, the subgradient of least magnitude (as
+          ``sign(0) = 0`` for 'absolute_error', which is twice the ``q = 0.5`` pinball
+          loss)."""
         + _COMMON_PARAMS_DOC
+        + """    huber_delta : float, default=1.0
+        The threshold of loss='huber' between its quadratic and linear parts, > 0.
+        (``epsilon`` is Adam's; scikit-learn's ``SGDRegressor`` calls this one epsilon.)
+    quantile : float, default=0.5
+        The quantile that loss='quantile' estimates, in (0, 1).
+"""
         + """
     Attributes
     ----------"""
@@ -1880,8 +2063,20 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
+
+    def _loss_out_activation(self):
+        """The output activation this loss needs."""
+        return _REGRESSION_LOSSES[self.loss][0]
+
+    def _output_code(self):
+        return _REGRESSION_LOSSES[self.loss][1]
+
+    def _loss_params(self):
+        return {"huber_delta": float(self.huber_delta), "quantile": float(self.quantile)}
 
     def __init__(
         self,
@@ -1922,6 +2117,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         validation_data=None,
         restore_best_weights=True,
         negative_slope=0.01,
+        huber_delta=1.0,
+        quantile=0.5,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1961,6 +2158,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             negative_slope=negative_slope,
         )
+        self.huber_delta = huber_delta
+        self.quantile = quantile
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
@@ -2015,6 +2214,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                 "Some value(s) of y are negative which is not allowed for Poisson "
                 "regression (loss='poisson')."
             )
+        if self.loss == "gamma" and np.any(y <= 0):
+            raise ValueError(
+                "Some value(s) of y are zero or negative which is not allowed for Gamma "
+                "regression (loss='gamma'), whose targets must be strictly positive."
+            )
         return X, y
 
     def _validation_targets(self, y_val):
@@ -2044,5 +2248,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._validate_loss_params()
         with _unchanged_on_error(self):
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -38,6 +38,8 @@ _COMPOSED_ACTIVATIONS = (
     "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "softplus", "softsign", "mish", "hard_tanh",
 )
 _OUTPUT_OPS = {"identity": None, "logistic": "Sigmoid", "softmax": "Softmax", "exp": "Exp"}
+# output maps written as a few standard operators each (_emit_sparsemax*)
+_COMPOSITE_OUTPUTS = ("sparsemax", "sparsemax_binary")
 
 _INSTALL_HINT = (
     'fastmlp.to_onnx needs the onnx package; install it with pip install "fastmlp[onnx]".'
@@ -64,7 +66,7 @@ def _check_model(model):
     for name in _hidden_activations(model):
         if name not in _HIDDEN_OPS and name not in _COMPOSED_ACTIVATIONS:
             raise ValueError(f"Cannot export hidden activation {name!r}.")
-    if model.out_activation_ not in _OUTPUT_OPS:
+    if model.out_activation_ not in _OUTPUT_OPS and model.out_activation_ not in _COMPOSITE_OUTPUTS:
         raise ValueError(f"Cannot export output activation {model.out_activation_!r}.")
 
 
@@ -162,7 +164,7 @@ def _class_labels(model):
 
 
 def _is_multilabel(model):
-    return model.out_activation_ == "logistic" and model.n_outputs_ > 1
+    return model.out_activation_ in ("logistic", "sparsemax_binary") and model.n_outputs_ > 1
 
 
 def _check_X_sample(model, X_sample):
@@ -238,11 +240,13 @@ class _ModelGraph:
         return name
 
     def node(self, op_type, inputs, output=None, **attrs):
+        """Add a node; `output` is its output's name, or a list of names for several."""
         from onnx import helper
 
         output = output or self.fresh(op_type.lower())
+        outputs = list(output) if isinstance(output, list) else [output]
         self.nodes.append(
-            helper.make_node(op_type, inputs, [output], name=self.fresh(f"{op_type}_node"), **attrs)
+            helper.make_node(op_type, inputs, outputs, name=self.fresh(f"{op_type}_node"), **attrs)
         )
         return output
 
@@ -269,10 +273,53 @@ class _Skl2onnxGraph:
 
     def node(self, op_type, inputs, output=None, **attrs):
         output = output or self.fresh(op_type.lower())
+        outputs = list(output) if isinstance(output, list) else [output]
         self._container.add_node(
-            op_type, inputs, [output], name=self._scope.get_unique_operator_name(op_type), **attrs
+            op_type, inputs, outputs, name=self._scope.get_unique_operator_name(op_type), **attrs
         )
         return output
+
+
+def _emit_sparsemax(g, z, dtype, n_classes):
+    """p = max(z - tau, 0) row by row (Martins & Astudillo 2016, algorithm 1): with z_(1) >= ...
+    >= z_(K) the sorted scores, the support is the k with 1 + k z_(k) > sum_{j<=k} z_(j), and tau
+    = (sum of the support's scores - 1) / its size. Scores are shifted by their maximum first,
+    as in the core. TopK, CumSum, ReduceSum (axes as input): opset 13."""
+    k = g.constant("sparsemax_k", np.array([n_classes], dtype=np.int64))
+    ordered, _ = g.node(
+        "TopK", [z, k], [g.fresh("sparsemax_sorted"), g.fresh("sparsemax_order")],
+        axis=1, largest=1, sorted=1,
+    )
+    zero_1d = g.constant("sparsemax_start", np.array([0], dtype=np.int64))
+    one_1d = g.constant("sparsemax_axis", np.array([1], dtype=np.int64))
+    top = g.node("Slice", [ordered, zero_1d, one_1d, one_1d], g.fresh("sparsemax_max"))
+    ordered = g.node("Sub", [ordered, top], g.fresh("sparsemax_sorted_shifted"))
+    shifted = g.node("Sub", [z, top], g.fresh("sparsemax_shifted"))
+    axis = g.constant("sparsemax_cumsum_axis", np.array(1, dtype=np.int64))
+    cumulative = g.node("CumSum", [ordered, axis], g.fresh("sparsemax_cumsum"))
+    ranks = g.constant("sparsemax_ranks", np.arange(1, n_classes + 1, dtype=dtype)[None, :])
+    one = g.constant("sparsemax_one", np.array(1.0, dtype=dtype))
+    bound = g.node("Add", [one, g.node("Mul", [ranks, ordered], g.fresh("sparsemax_kz"))],
+                   g.fresh("sparsemax_bound"))
+    inside = g.node("Greater", [bound, cumulative], g.fresh("sparsemax_in_support"))
+    inside = g.node("Cast", [inside], g.fresh("sparsemax_support"), to=_tensor_type(dtype))
+    size = g.node("ReduceSum", [inside, one_1d], g.fresh("sparsemax_size"), keepdims=1)
+    total = g.node("ReduceSum", [g.node("Mul", [inside, ordered], g.fresh("sparsemax_kept")),
+                                 one_1d], g.fresh("sparsemax_sum"), keepdims=1)
+    tau = g.node("Div", [g.node("Sub", [total, one], g.fresh("sparsemax_sum_1")), size],
+                 g.fresh("sparsemax_tau"))
+    return g.node("Relu", [g.node("Sub", [shifted, tau], g.fresh("sparsemax_margin"))],
+                  g.fresh("sparsemax"))
+
+
+def _emit_sparsemax_binary(g, z, dtype):
+    """p = clip((z + 1) / 2, 0, 1): the 2-class sparsemax of (0, z), per output."""
+    one = g.constant("sparsemax_one", np.array(1.0, dtype=dtype))
+    half = g.constant("sparsemax_half", np.array(0.5, dtype=dtype))
+    zero = g.constant("sparsemax_zero", np.array(0.0, dtype=dtype))
+    mid = g.node("Mul", [g.node("Add", [z, one], g.fresh("sparsemax_z1")), half],
+                 g.fresh("sparsemax_mid"))
+    return g.node("Clip", [mid, zero, one], g.fresh("sparsemax_binary"))
 
 
 def _emit_network(model, g, x, x_dtype, outputs, out_dtype, class_indices=False):
@@ -294,6 +341,12 @@ def _emit_network(model, g, x, x_dtype, outputs, out_dtype, class_indices=False)
         h = g.node("Add", [h, b], g.fresh(f"z_{i}"))
         if i < last:
             h = _emit_activation(g, hidden[i], h, i, dtype, model.negative_slope)
+            continue
+        if i == last and model.out_activation_ == "sparsemax":
+            h = _emit_sparsemax(g, h, dtype, coef.shape[1])
+            continue
+        if i == last and model.out_activation_ == "sparsemax_binary":
+            h = _emit_sparsemax_binary(g, h, dtype)
             continue
         op = _OUTPUT_OPS[model.out_activation_]
         if op is not None:
@@ -388,6 +441,11 @@ def to_onnx(model, X_sample=None, *, target_opset=None):
 
     Notes
     -----
+    Every loss exports: the regression losses through their output map (identity, or Exp for
+    'poisson' and 'gamma'), ``loss='sparsemax'`` through standard operators (multiclass: TopK,
+    CumSum and ReduceSum compute the sparsemax threshold; binary and multilabel: Clip), so
+    the probabilities keep their exact zeros.
+
     Importing fastmlp imports neither onnx nor skl2onnx. When skl2onnx is imported (before or
     after fastmlp), fastmlp registers its converters with it, so ``skl2onnx.to_onnx`` and
     ``skl2onnx.convert_sklearn`` convert fastmlp estimators too, alone or in a pipeline, with
