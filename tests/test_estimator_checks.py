@@ -56,13 +56,13 @@ def _expected_failed_checks(estimator):
         MLPClassifier(max_iter=100, hidden_layer_sizes=(20, 10),
                       activation=["gelu", "leaky_relu"], negative_slope=0.2,
                       weight_decay=1e-3, max_grad_norm=1.0, learning_rate="cosine",
-                      lr_warmup_epochs=5, init="he_normal", restore_best_weights=False,
-                      loss="sparsemax", label_smoothing=0.1, class_weight="balanced"),
+                      lr_warmup_epochs=5, init="he_normal", restore_best_weights=False),
         MLPRegressor(max_iter=100, hidden_layer_sizes=(20, 10), activation=["mish", "selu"],
                      weight_decay=1e-3, max_grad_norm=1.0, learning_rate="step",
                      learning_rate_init=0.01, lr_step_size=20, lr_gamma=0.5,
                      init="orthogonal", loss="huber"),
-        MLPClassifier(max_iter=100, dropout=0.2),
+        MLPClassifier(max_iter=100, dropout=0.2, loss="sparsemax", label_smoothing=0.1,
+                      class_weight="balanced"),
         MLPRegressor(max_iter=100, dropout=[0.2], loss="quantile", quantile=0.8),
         # alpha=0.1: with alpha=1e-4 rprop fits check_classifiers_train's separable blobs to
         # logits beyond 37, where the binary predict_proba's 1 - p rounds to 0 and the
