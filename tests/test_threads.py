@@ -202,17 +202,17 @@ _INTERRUPT_SCRIPT = textwrap.dedent("""
         def __init__(self, trainer):
             self._trainer, self._steps = trainer, 0
 
-        def _step(self, method, *args):
-            out = getattr(self._trainer, method)(*args)
+        def _step(self, method, *args, **kwargs):
+            out = getattr(self._trainer, method)(*args, **kwargs)
             self._steps += 1
             print("STEP", self._steps, flush=True)
             return out
 
-        def train_epoch(self, *args):
-            return self._step("train_epoch", *args)
+        def train_epoch(self, *args, **kwargs):
+            return self._step("train_epoch", *args, **kwargs)
 
-        def loss_and_grad(self, *args):
-            return self._step("loss_and_grad", *args)
+        def loss_and_grad(self, *args, **kwargs):
+            return self._step("loss_and_grad", *args, **kwargs)
 
 
     make_trainer = mlp.BaseMultilayerPerceptron._trainer
