@@ -1212,6 +1212,23 @@ def test_default_parameters_match_sklearn():
         assert ours == theirs
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_model_pickled_before_new_parameters_predicts_as_before():
+    """Test a model pickled by an earlier fastmlp, whose state lacks the parameters added
+    since (issue 6's), unpickles with their defaults and predicts exactly as before."""
+    X, y = X_IRIS, Y_IRIS
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+    state = clf.__getstate__()
+    added = ("negative_slope", "dropout", "weight_decay", "max_grad_norm", "init",
+             "lr_warmup_epochs", "loss", "label_smoothing", "class_weight")
+    for name in added:
+        state.pop(name)
+    old = MLPClassifier.__new__(MLPClassifier)
+    old.__setstate__(state)
+    assert_array_equal(old.predict_proba(X), clf.predict_proba(X), strict=True)
+    assert old.get_params() == clf.get_params()
+
+
 # ------------------------------------------------------------------------ memory
 # (Ctrl-C during fit: tests/test_threads.py)
 def test_wide_sparse_input_allocates_no_dense_batch():

@@ -5,6 +5,7 @@ schedule, early stopping, verbose output); the core runs a whole epoch, a whole 
 objective or a whole prediction per call, with the GIL released.
 """
 
+import inspect
 import os
 import sys
 import warnings
@@ -492,6 +493,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # a model pickled by an earlier fastmlp lacks the parameters added since: their
+        # defaults, which keep its behaviour
+        for name, p in inspect.signature(type(self).__init__).parameters.items():
+            if p.default is not inspect.Parameter.empty:
+                self.__dict__.setdefault(name, p.default)
         if "coefs_" in self.__dict__:
             self._arena()
 
