@@ -23,12 +23,12 @@ import onnxruntime as ort
 import pytest
 import scipy.sparse as sp
 import scipy.special
-import torch
-import torch.nn.functional as F
 from sklearn.datasets import make_classification, make_regression
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastmlp import MLPClassifier, MLPRegressor, _core, to_onnx
+
+from _torch_reference import torch_reference
 
 CODES = {
     "identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "elu": 5, "selu": 6,
@@ -441,27 +441,38 @@ def test_row_blocks_and_threads_agree(kernel_path, hidden):
 
 
 # ------------------------------------------------------------------ PyTorch parity
-TORCH_ACT = {
-    "identity": lambda x: x,
-    "logistic": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": F.relu,
-    "leaky_relu": lambda x: F.leaky_relu(x, SLOPE),
-    "elu": F.elu,
-    "selu": F.selu,
-    "gelu": F.gelu,
-    "silu": F.silu,
-    # PyTorch's default threshold=20 returns x above 20, off by log1p(e^-x) < 2.1e-9; from 40
-    # on that term is below float64's resolution of x, so threshold=40 is the exact function
-    "softplus": lambda x: F.softplus(x, threshold=40.0),
-    "softsign": F.softsign,
-    "mish": F.mish,
-    "hard_tanh": F.hardtanh,
-}
+def torch_act(name):
+    """PyTorch's activation function ``name`` (imports torch: only inside a recording)."""
+    import torch
+    import torch.nn.functional as F
+
+    return {
+        "identity": lambda x: x,
+        "logistic": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": F.relu,
+        "leaky_relu": lambda x: F.leaky_relu(x, SLOPE),
+        "elu": F.elu,
+        "selu": F.selu,
+        "gelu": F.gelu,
+        "silu": F.silu,
+        # PyTorch's default threshold=20 returns x above 20, off by log1p(e^-x) < 2.1e-9; from
+        # 40 on that term is below float64's resolution of x, so threshold=40 is the exact
+        # function
+        "softplus": lambda x: F.softplus(x, threshold=40.0),
+        "softsign": F.softsign,
+        "mish": F.mish,
+        "hard_tanh": F.hardtanh,
+    }[name]
 
 
-def torch_objective(units, hidden, output, params, X, Y, alpha, tdtype):
-    """PyTorch's loss and gradient for the same network and the same (flat) parameters."""
+def torch_objective(units, hidden, output, params, X, Y, alpha, dtype):
+    """PyTorch's loss and gradient for the same network and the same (flat) parameters, in
+    dtype ("float32" or "float64"); imports torch: only inside a recording."""
+    import torch
+    import torch.nn.functional as F
+
+    tdtype = getattr(torch, dtype)
     p = torch.tensor(params, dtype=tdtype, requires_grad=True)
     ws, bs, start = [], [], 0
     for a, b in zip(units[:-1], units[1:]):
@@ -474,7 +485,7 @@ def torch_objective(units, hidden, output, params, X, Y, alpha, tdtype):
     for layer, (W, b) in enumerate(zip(ws, bs)):
         h = h @ W + b
         if layer + 1 < len(ws):
-            h = TORCH_ACT[hidden[layer]](h)
+            h = torch_act(hidden[layer])(h)
     n = X.shape[0]
     if output == 0:
         data = F.cross_entropy(h, torch.tensor(Y, dtype=torch.long), reduction="sum") / n
@@ -482,7 +493,7 @@ def torch_objective(units, hidden, output, params, X, Y, alpha, tdtype):
         data = 0.5 * ((h - torch.tensor(Y, dtype=tdtype)) ** 2).sum() / n
     loss = data + 0.5 * alpha * sum((W * W).sum() for W in ws) / n
     loss.backward()
-    return loss.item(), p.grad.numpy().astype(np.float64)
+    return loss.item(), p.grad.numpy()  # the gradient in dtype, as PyTorch computed it
 
 
 TORCH_CASES = [(h, h) for h in NAMES] + [("gelu", "leaky_relu"), ("mish", "selu")]
@@ -498,14 +509,21 @@ def test_same_loss_and_gradient_as_pytorch(kernel_path, hidden, output):
         assert spread.max() < -np.log(np.finfo(np.float32).eps) - 1
     alpha = 0.2
     loss, grad = objective(units, hidden, output, params, X, Y, False, alpha)
-    t_loss, t_grad = torch_objective(units, hidden, output, params, X, Y, alpha, torch.float64)
+    case = f"test_activations::same_loss_and_gradient[{'-'.join(hidden)}-output={output}]"
+    t_loss, t_grad = torch_reference(
+        case + "-float64",
+        lambda: torch_objective(units, hidden, output, params, X, Y, alpha, "float64"))
+    t_grad = t_grad.astype(np.float64)
     assert abs(loss - t_loss) <= 1e-9 * max(1.0, abs(t_loss))
     np.testing.assert_allclose(grad, t_grad, rtol=1e-9, atol=1e-9)
     # float32: both sides round to float32 at every step
     loss32, grad32 = objective(units, hidden, output, params.astype(np.float32), X, Y, False,
                                alpha, dtype=np.float32)
-    t_loss32, t_grad32 = torch_objective(units, hidden, output, params.astype(np.float32), X, Y,
-                                         alpha, torch.float32)
+    t_loss32, t_grad32 = torch_reference(
+        case + "-float32",
+        lambda: torch_objective(units, hidden, output, params.astype(np.float32), X, Y, alpha,
+                                "float32"))
+    t_grad32 = t_grad32.astype(np.float64)
     assert abs(loss32 - t_loss32) <= 2e-5 * max(1.0, abs(t_loss32))
     np.testing.assert_allclose(grad32, t_grad32, rtol=1e-4, atol=2e-5)
 
@@ -521,22 +539,33 @@ def test_transform_matches_pytorch_hidden_layers(kernel_path, sparse):
         X[rng.random(X.shape) < 0.6] = 0.0
     codes = [CODES[h] for h in hidden]
     _, pre = np_forward(params, units, hidden, X)
-    h = torch.tensor(X)
-    tp = torch.tensor(params)
-    start = 0
-    ws = []
-    for a, b in zip(units[:-1], units[1:]):
-        ws.append(tp[start : start + a * b].reshape(a, b))
-        start += a * b
-    bs = []
-    for b in units[1:]:
-        bs.append(tp[start : start + b])
-        start += b
+
+    def torch_hidden_layers():
+        import torch
+
+        h = torch.tensor(X)
+        tp = torch.tensor(params)
+        start = 0
+        ws = []
+        for a, b in zip(units[:-1], units[1:]):
+            ws.append(tp[start : start + a * b].reshape(a, b))
+            start += a * b
+        bs = []
+        for b in units[1:]:
+            bs.append(tp[start : start + b])
+            start += b
+        out = []
+        for layer in range(3):
+            h = torch_act(hidden[layer])(h @ ws[layer] + bs[layer])
+            out.append(h.numpy().copy())
+        return tuple(out)
+
+    torch_layers = torch_reference(f"test_activations::transform_hidden_layers[sparse={sparse}]",
+                                   torch_hidden_layers)
     for layer in range(3):
-        h = TORCH_ACT[hidden[layer]](h @ ws[layer] + bs[layer])
         got = _core.transform(units, codes, 0, params, core_input(X, sparse), layer, 1,
                               negative_slope=SLOPE)
-        np.testing.assert_allclose(got, h.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, torch_layers[layer], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(got, np_act(hidden[layer], pre[layer]), rtol=1e-12, atol=1e-12)
 
 

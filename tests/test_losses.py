@@ -21,12 +21,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.metrics import recall_score
 from sklearn.utils.class_weight import compute_class_weight
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
+
+from _torch_reference import torch_reference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -515,27 +516,30 @@ def test_thread_count_gives_same_bits():
 
 # ----------------------------------------------------------------- PyTorch parity
 TORCH_CASES = {
-    # name: (kind, fastmlp kwargs, K, per-row torch loss of (z, y) -> (N,), constant)
+    # name: (kind, fastmlp kwargs, K, per-row torch loss of (torch, z, y) -> (N,)); torch is
+    # passed in so that it is imported only where PyTorch's result is computed
     "CrossEntropyLoss(label_smoothing=0.15)": (
         SOFTMAX, {"label_smoothing": 0.15}, 4,
-        lambda z, y: torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=0.15)(
+        lambda torch, z, y: torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=0.15)(
             z, y.argmax(1))),
     "BCEWithLogitsLoss": (
         LOGISTIC, {}, 3,
-        lambda z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y).sum(1)),
+        lambda torch, z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y).sum(1)),
     "BCEWithLogitsLoss(keras smoothing 0.2)": (
         LOGISTIC, {"label_smoothing": 0.2}, 3,
-        lambda z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y * 0.8 + 0.1).sum(1)),
-    "L1Loss": (ABSOLUTE, {}, 2, lambda z, y: torch.nn.L1Loss(reduction="none")(z, y).sum(1)),
+        lambda torch, z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y * 0.8 + 0.1).sum(1)),
+    "L1Loss": (
+        ABSOLUTE, {}, 2, lambda torch, z, y: torch.nn.L1Loss(reduction="none")(z, y).sum(1)),
     "HuberLoss(delta=0.7)": (
         HUBER, {"huber_delta": 0.7}, 2,
-        lambda z, y: torch.nn.HuberLoss(reduction="none", delta=0.7)(z, y).sum(1)),
+        lambda torch, z, y: torch.nn.HuberLoss(reduction="none", delta=0.7)(z, y).sum(1)),
     "MSELoss / 2": (
-        SQUARED, {}, 2, lambda z, y: 0.5 * torch.nn.MSELoss(reduction="none")(z, y).sum(1)),
+        SQUARED, {},
+        2, lambda torch, z, y: 0.5 * torch.nn.MSELoss(reduction="none")(z, y).sum(1)),
     "PoissonNLLLoss(log_input=True)": (
         POISSON, {}, 2,
-        lambda z, y: torch.nn.PoissonNLLLoss(log_input=True, full=False, reduction="none")(
-            z, y).sum(1)),
+        lambda torch, z, y: torch.nn.PoissonNLLLoss(log_input=True, full=False,
+                                                    reduction="none")(z, y).sum(1)),
 }
 
 
@@ -564,31 +568,40 @@ def test_pytorch_parity(name, weighted):
         assert np.abs(z - Y).min() > 1e-6
 
     # the same network in torch, float64, with the same weights
-    tensors, start = [], 0
-    for a, b in zip(units[:-1], units[1:]):
-        tensors.append(torch.tensor(params[start:start + a * b].reshape(a, b), requires_grad=True))
-        start += a * b
-    biases = []
-    for b in units[1:]:
-        biases.append(torch.tensor(params[start:start + b], requires_grad=True))
-        start += b
-    h = torch.tensor(X)
-    for i, (W, b) in enumerate(zip(tensors, biases)):
-        h = h @ W + b
-        if i + 1 < len(tensors):
-            h = torch.tanh(h)
-    w = torch.ones(n, dtype=torch.float64) if sw is None else torch.tensor(sw)
-    rows = torch_rows(h, torch.tensor(Y))
-    torch_loss = (w * rows).sum() / w.sum()
-    torch_loss.backward()
-    torch_grad = np.concatenate([t.grad.numpy().ravel() for t in tensors + biases])
+    def torch_loss_and_grad():
+        import torch
+
+        tensors, start = [], 0
+        for a, b in zip(units[:-1], units[1:]):
+            tensors.append(torch.tensor(params[start:start + a * b].reshape(a, b),
+                                        requires_grad=True))
+            start += a * b
+        biases = []
+        for b in units[1:]:
+            biases.append(torch.tensor(params[start:start + b], requires_grad=True))
+            start += b
+        h = torch.tensor(X)
+        for i, (W, b) in enumerate(zip(tensors, biases)):
+            h = h @ W + b
+            if i + 1 < len(tensors):
+                h = torch.tanh(h)
+        w = torch.ones(n, dtype=torch.float64) if sw is None else torch.tensor(sw)
+        rows = torch_rows(torch, h, torch.tensor(Y))
+        torch_loss = (w * rows).sum() / w.sum()
+        torch_loss.backward()
+        return {"loss": torch_loss.item(),
+                "grad": np.concatenate([t.grad.numpy().ravel() for t in tensors + biases])}
+
+    ref = torch_reference(f"test_losses::pytorch_parity[{name}-weighted={weighted}]",
+                          torch_loss_and_grad)
+    torch_grad = ref["grad"]
     np.testing.assert_allclose(grad, torch_grad, rtol=1e-9, atol=1e-12)
     constant = 0.0
     if kind == POISSON:
         # torch drops the terms of the half deviance y log y - y, constant in the weights
         wn = np.ones(n) if sw is None else sw
         constant = float((wn * (xlogy(Y, Y) - Y).sum(1)).sum() / wn.sum())
-    assert loss == pytest.approx(torch_loss.item() + constant, rel=1e-10)
+    assert loss == pytest.approx(ref["loss"] + constant, rel=1e-10)
 
 
 # --------------------------------------------------------------------------- estimators

@@ -16,11 +16,12 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
+
+from _torch_reference import torch_reference
 
 TANH, RELU = 2, 3
 SQUARED = 2
@@ -278,12 +279,38 @@ def _gradient(units, X, labels, params, alpha):
     return g
 
 
-def _adamw_run(eps, n_steps=3, lr=0.05, wd=0.3, alpha=0.1):
+def _torch_gradient(torch, units, X, labels, p, alpha):
+    """PyTorch's gradient of the core's objective (tanh hidden layers, softmax cross-entropy
+    averaged over the rows, alpha / 2 * sum(W**2) / N) at the flat parameters p. The recorded
+    steps are computed from it rather than from the core's gradient, so that PyTorch's results
+    depend on the seeded inputs only, not on the kernel path (tests/_torch_reference.py)."""
+    t = torch.tensor(np.asarray(p, dtype=np.float64), requires_grad=True)
+    ws, bs, start = [], [], 0
+    for a, b in zip(units[:-1], units[1:]):
+        ws.append(t[start : start + a * b].reshape(a, b))
+        start += a * b
+    for b in units[1:]:
+        bs.append(t[start : start + b])
+        start += b
+    h = torch.tensor(X)
+    for layer, (W, b) in enumerate(zip(ws, bs)):
+        h = h @ W + b
+        if layer + 1 < len(ws):
+            h = torch.tanh(h)
+    N = X.shape[0]
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(labels, dtype=torch.long),
+                                             reduction="sum") / N
+    loss = loss + 0.5 * alpha * sum((W * W).sum() for W in ws) / N
+    loss.backward()
+    return t.grad.numpy().copy()
+
+
+def _adamw_run(eps, n_steps=3, lr=0.05, wd=0.3, alpha=0.1, with_torch=False):
     """n_steps full-batch AdamW steps of the core, of a NumPy reference (scikit-learn's Adam:
     epsilon added to sqrt(v), bias corrections folded into the rate; AdamW's decay of the
     weights by the scheduled rate, biases not decayed) and of torch.optim.AdamW (weights and
-    biases as two groups, the biases with weight_decay=0), each fed the core's gradient at its
-    own current parameters."""
+    biases as two groups, the biases with weight_decay=0), each fed the objective's gradient at
+    its own current parameters (the core's for the core and NumPy, PyTorch's for PyTorch)."""
     units, X, labels, p0, n_coefs = _problem()
     trainer = _core.Trainer64(units, TANH, 0, X.shape[0])
     n = p0.size
@@ -291,11 +318,27 @@ def _adamw_run(eps, n_steps=3, lr=0.05, wd=0.3, alpha=0.1):
     state = {"m": np.zeros(n), "v": np.zeros(n), "t": np.zeros(1, dtype=np.int64), "eps": eps}
     ref, m, v = p0.copy(), np.zeros(n), np.zeros(n)
     decay = np.where(np.arange(n) < n_coefs, 1 - lr * wd, 1.0)
-    tw = torch.tensor(p0[:n_coefs].copy())
-    tb = torch.tensor(p0[n_coefs:].copy())
-    opt = torch.optim.AdamW([{"params": [tw], "weight_decay": wd},
-                             {"params": [tb], "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.999), eps=eps)
+
+    def torch_steps():
+        import torch
+
+        tw = torch.tensor(p0[:n_coefs].copy())
+        tb = torch.tensor(p0[n_coefs:].copy())
+        opt = torch.optim.AdamW([{"params": [tw], "weight_decay": wd},
+                                 {"params": [tb], "weight_decay": 0.0}],
+                                lr=lr, betas=(0.9, 0.999), eps=eps)
+        for _ in range(n_steps):
+            gt = _torch_gradient(torch, units, X, labels,
+                                 np.concatenate([tw.numpy(), tb.numpy()]), alpha)
+            tw.grad = torch.tensor(gt[:n_coefs])
+            tb.grad = torch.tensor(gt[n_coefs:])
+            opt.step()
+        return {"params": np.concatenate([tw.numpy(), tb.numpy()])}
+
+    torch_params = None
+    if with_torch:
+        case = f"eps={eps!r}-steps={n_steps}-lr={lr!r}-wd={wd!r}-alpha={alpha!r}"
+        torch_params = torch_reference(f"test_regularisation::adamw[{case}]", torch_steps)["params"]
     for step in range(1, n_steps + 1):
         g = _gradient(units, X, labels, params, alpha)
         _epoch(trainer, params, state, X, labels, 1, lr, alpha, weight_decay=wd)
@@ -304,11 +347,7 @@ def _adamw_run(eps, n_steps=3, lr=0.05, wd=0.3, alpha=0.1):
         v = 0.999 * v + 0.001 * g * g
         lr_t = lr * np.sqrt(1 - 0.999**step) / (1 - 0.9**step)
         ref = ref * decay - lr_t * m / (np.sqrt(v) + eps)
-        gt = _gradient(units, X, labels, np.concatenate([tw.numpy(), tb.numpy()]), alpha)
-        tw.grad = torch.tensor(gt[:n_coefs])
-        tb.grad = torch.tensor(gt[n_coefs:])
-        opt.step()
-    return params, ref, np.concatenate([tw.numpy(), tb.numpy()]), p0, n_coefs
+    return params, ref, torch_params, p0, n_coefs
 
 
 def test_adamw_matches_numpy():
@@ -325,7 +364,7 @@ def test_adamw_matches_torch():
     # gradients of this problem at eps=1e-8. With eps=1e-15 the two placements agree far
     # below the tolerance, so what is compared is the decay: by the scheduled rate, without
     # bias correction, on the weights only, before the Adam step is added.
-    params, _, torch_params, _, _ = _adamw_run(eps=1e-15)
+    params, _, torch_params, _, _ = _adamw_run(eps=1e-15, with_torch=True)
     np.testing.assert_allclose(params, torch_params, rtol=0, atol=1e-6)
     np.testing.assert_allclose(params, torch_params, rtol=1e-9, atol=1e-12)
 
@@ -367,14 +406,22 @@ def test_clipping_matches_torch(max_norm):
     state = {"vel": np.zeros(n), "t": np.zeros(1, dtype=np.int64), "mu": 0.0, "nesterov": False}
     g = _gradient(units, X, labels, p0, alpha)
     _epoch(trainer, params, state, X, labels, 0, lr, alpha, max_grad_norm=max_norm)
-    tw = torch.tensor(p0[:n_coefs].copy())
-    tb = torch.tensor(p0[n_coefs:].copy())
-    tw.grad = torch.tensor(g[:n_coefs])
-    tb.grad = torch.tensor(g[n_coefs:])
-    torch.nn.utils.clip_grad_norm_([tw, tb], max_norm)
-    torch.optim.SGD([tw, tb], lr=lr).step()
-    np.testing.assert_allclose(params, np.concatenate([tw.numpy(), tb.numpy()]),
-                               rtol=1e-12, atol=1e-15)
+
+    def torch_step():
+        import torch
+
+        tw = torch.tensor(p0[:n_coefs].copy())
+        tb = torch.tensor(p0[n_coefs:].copy())
+        gt = _torch_gradient(torch, units, X, labels, p0, alpha)  # the same as g to rounding
+        tw.grad = torch.tensor(gt[:n_coefs])
+        tb.grad = torch.tensor(gt[n_coefs:])
+        torch.nn.utils.clip_grad_norm_([tw, tb], max_norm)
+        torch.optim.SGD([tw, tb], lr=lr).step()
+        return {"params": np.concatenate([tw.numpy(), tb.numpy()])}
+
+    torch_params = torch_reference(
+        f"test_regularisation::clipping[max_norm={max_norm!r}]", torch_step)["params"]
+    np.testing.assert_allclose(params, torch_params, rtol=1e-12, atol=1e-15)
     clipped = np.linalg.norm(g) > max_norm
     assert clipped == (max_norm == 0.05)
 

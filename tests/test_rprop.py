@@ -7,12 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
+
+from _torch_reference import torch_reference
 
 ETAS = (0.5, 1.2)
 STEP_SIZES = (1e-6, 50.0)
@@ -45,18 +46,30 @@ def test_step_matches_torch_and_numpy(dtype, lr):
     grads = _gradient_sequence(rng, n, n_steps).astype(dtype)
     p0 = rng.normal(size=n).astype(dtype)
     params, step, prev = p0.copy(), np.full(n, lr, dtype=dtype), np.zeros(n, dtype=dtype)
-    tp = torch.tensor(p0.copy())
-    opt = torch.optim.Rprop([tp], lr=lr, etas=ETAS, step_sizes=STEP_SIZES)
+
+    def torch_steps():
+        import torch
+
+        tp = torch.tensor(p0.copy())
+        opt = torch.optim.Rprop([tp], lr=lr, etas=ETAS, step_sizes=STEP_SIZES)
+        out = []
+        for g in grads:
+            tp.grad = torch.tensor(g.copy())
+            opt.step()
+            out.append(tp.numpy().copy())
+        return {"params": np.stack(out)}  # after each step
+
+    torch_params = torch_reference(
+        f"test_rprop::step[{np.dtype(dtype).name}-lr={lr!r}]", torch_steps)["params"]
+    assert torch_params.dtype == dtype and torch_params.shape == (n_steps, n)
     # the reference in the same dtype (NumPy 2 keeps Python floats at the array's dtype)
     rp, rs, rprev = p0.copy(), np.full(n, lr, dtype=dtype), np.zeros(n, dtype=dtype)
-    for g in grads:
+    for g, tp in zip(grads, torch_params):
         _core.rprop_update(params, step, prev, g, *ETAS, *STEP_SIZES, 1)
-        tp.grad = torch.tensor(g.copy())
-        opt.step()
         rp, rs, rprev = numpy_irprop_minus(rp, rs, rprev, g)
         # the rule is sign logic, one product, a clamp and one subtraction per entry, all in
         # the parameters' dtype in each of the three: the same bits
-        np.testing.assert_array_equal(params, tp.numpy())
+        np.testing.assert_array_equal(params, tp)
         np.testing.assert_array_equal(params, rp)
         np.testing.assert_array_equal(step, rs)
         np.testing.assert_array_equal(prev, rprev)
