@@ -4,6 +4,7 @@ second. Runs on every kernel path (conftest); the subprocess tests pass the path
 """
 
 import ast
+import os
 import signal
 import subprocess
 import sys
@@ -189,8 +190,15 @@ _INTERRUPT_SCRIPT = textwrap.dedent("""
     import sys, time, warnings
     import numpy as np
     from fastmlp import MLPClassifier, _core
+    import faulthandler, signal
     import fastmlp._multilayer_perceptron as mlp
 
+    # if the parent's wait runs out it sends SIGUSR1: the traceback of every thread goes to stderr
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # SIGINT as a terminal's Ctrl-C finds a fresh Python (Python's handler, not blocked), whatever
+    # a long test session handed down to this process
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _core.set_isa(sys.argv[1])
     solver, n_jobs = sys.argv[2], int(sys.argv[3])
 
@@ -240,6 +248,15 @@ _INTERRUPT_SCRIPT = textwrap.dedent("""
 # after 8 every solver scores above 0.9 on its problem (after 5 already: sgd 0.94, lbfgs 0.96,
 # adam 0.99; an interrupted lbfgs keeps its last accepted iterate, which may be a step behind).
 _STEPS_BEFORE_SIGINT = 8
+# what earlier tests of a session leave in os.environ for later subprocesses: dask's
+# LocalCluster sets its workers' thread and malloc settings in the parent process
+_SESSION_LEFTOVERS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                      "MALLOC_TRIM_THRESHOLD_", "__DASK_PARENT_PID")
+
+
+def _fresh_environment():
+    """The environment a user's new Python process would have: without the leftovers."""
+    return {k: v for k, v in os.environ.items() if k not in _SESSION_LEFTOVERS}
 
 
 # the core looks for signals between mini-batches (sgd, adam) and between the row blocks of an
@@ -253,7 +270,7 @@ def test_ctrl_c_returns_within_a_second(solver, n_jobs):
     its last accepted iterate), and no crash from the OpenMP threads at work."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _INTERRUPT_SCRIPT, _core.active_isa(), solver, str(n_jobs)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_fresh_environment())
     try:
         step = 0
         while step < _STEPS_BEFORE_SIGINT:
@@ -266,7 +283,15 @@ def test_ctrl_c_returns_within_a_second(solver, n_jobs):
         time.sleep(0.1)
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # the child's threads' tracebacks, on its stderr
+            time.sleep(2.0)
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"fit did not return within 60 s of SIGINT\nstdout:\n{out[-2000:]}\n"
+                        f"stderr:\n{err[-8000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -291,8 +316,6 @@ def test_openmp_spin_is_bounded_unless_the_user_chose(user_env, expected):
     sleeps, a user's own GOMP_SPINCOUNT wins, and the process environment is left as it was.
     libgomp prints its settings when it starts (OMP_DISPLAY_ENV): ours starts first, when
     fastmlp loads its core, before scikit-learn loads its own copy."""
-    import os
-
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     env.update(user_env, OMP_DISPLAY_ENV="verbose")
     script = "import os, fastmlp; print('AFTER', os.environ.get('GOMP_SPINCOUNT'))"
