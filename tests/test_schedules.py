@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import fastmlp._multilayer_perceptron as mlp_module
+from _recording import initial_params
 from fastmlp import MLPClassifier, MLPRegressor
 
 _X, _y = load_digits(return_X_y=True)
@@ -144,21 +144,6 @@ def test_adaptive_divides_by_5_for_both_solvers(solver):
 
 
 # ----------------------------------------------------------- the rate drives the update
-def _initial_params(monkeypatch, est, X, y):
-    """Fit est, returning copies of its coefs_ and intercepts_ right after initialization."""
-    seen = []
-    original = mlp_module.BaseMultilayerPerceptron._initialize
-
-    def recording(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        seen.append(([c.copy() for c in self.coefs_], [b.copy() for b in self.intercepts_]))
-
-    monkeypatch.setattr(mlp_module.BaseMultilayerPerceptron, "_initialize", recording)
-    _fit(est, X, y)
-    assert len(seen) == 1
-    return seen[0]
-
-
 def _numpy_training(coefs, intercepts, X, y, rates, batch_size, solver, alpha, momentum=0.9,
                     beta_1=0.9, beta_2=0.999, epsilon=1e-8):
     """scikit-learn's mini-batch SGD (Nesterov) / Adam for a tanh network with identity output
@@ -207,7 +192,7 @@ def test_scheduled_rate_is_the_step_size_of_the_update(case, solver, monkeypatch
     est = MLPRegressor(hidden_layer_sizes=(7, 4), activation="tanh", solver=solver,
                        batch_size=batch_size, shuffle=False, alpha=alpha, max_iter=max_iter,
                        n_iter_no_change=np.inf, random_state=3, n_jobs=1, **params)
-    coefs0, intercepts0 = _initial_params(monkeypatch, est, X_REG, Y_REG)
+    coefs0, intercepts0 = initial_params(monkeypatch, est, X_REG, Y_REG)
     rates = _expected_rates(params["learning_rate"], max_iter,
                             **_formula_args(params, max_iter, X_REG.shape[0]))
     assert np.ptp(rates) > 0.2 * rates.max()  # the schedule really moves the rate

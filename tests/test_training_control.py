@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp._multilayer_perceptron as mlp_module
+from _recording import initial_params
 from fastmlp import MLPClassifier, MLPRegressor
 
 _X, _y = load_digits(return_X_y=True)
@@ -27,21 +28,6 @@ def _fit(est, X, y, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return est.fit(X, y, **kwargs)
-
-
-def _initial_params(monkeypatch, est, X, y):
-    """Fit est, returning copies of its coefs_ and intercepts_ right after initialization."""
-    seen = []
-    original = mlp_module.BaseMultilayerPerceptron._initialize
-
-    def recording(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        seen.append(([c.copy() for c in self.coefs_], [b.copy() for b in self.intercepts_]))
-
-    monkeypatch.setattr(mlp_module.BaseMultilayerPerceptron, "_initialize", recording)
-    _fit(est, X, y)
-    assert len(seen) == 1
-    return seen[0]
 
 
 # ------------------------------------------------------------------------------ init
@@ -60,7 +46,7 @@ def test_init_statistics(init, std_of_fan_in, uniform, monkeypatch):
     of the scheme's; uniform draws within the bound; normal draws not truncated (about 4.55%
     beyond 2 standard deviations); biases zero."""
     est = MLPRegressor(hidden_layer_sizes=(300,), init=init, max_iter=1, random_state=0)
-    coefs, intercepts = _initial_params(monkeypatch, est, X_WIDE, Y_WIDE)
+    coefs, intercepts = initial_params(monkeypatch, est, X_WIDE, Y_WIDE)
     W = coefs[0]
     assert W.shape == (400, 300)
     n, std = W.size, std_of_fan_in(400)
@@ -87,7 +73,7 @@ def test_orthogonal_init(monkeypatch):
     X, y = rng.standard_normal((10, 40)), rng.standard_normal(10)
     est = MLPRegressor(hidden_layer_sizes=(60, 20), init="orthogonal", max_iter=1,
                        random_state=7)
-    coefs, intercepts = _initial_params(monkeypatch, est, X, y)
+    coefs, intercepts = initial_params(monkeypatch, est, X, y)
     W1, W2, W3 = coefs
     assert_allclose(W1 @ W1.T, np.eye(40), atol=1e-12)
     assert_allclose(W2.T @ W2, np.eye(20), atol=1e-12)
@@ -107,10 +93,10 @@ def test_orthogonal_init(monkeypatch):
 @pytest.mark.parametrize("init", ["he_uniform", "he_normal", "lecun_normal", "orthogonal"])
 def test_init_reproducible_and_cast_from_float64(init, monkeypatch):
     est = MLPClassifier(hidden_layer_sizes=(9, 5), init=init, max_iter=1, random_state=3)
-    a, _ = _initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
-    b, _ = _initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
-    c, _ = _initial_params(monkeypatch, est.set_params(random_state=4), X_DIGITS, Y_DIGITS)
-    d, _ = _initial_params(monkeypatch, est.set_params(random_state=3),
+    a, _ = initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
+    b, _ = initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
+    c, _ = initial_params(monkeypatch, est.set_params(random_state=4), X_DIGITS, Y_DIGITS)
+    d, _ = initial_params(monkeypatch, est.set_params(random_state=3),
                            X_DIGITS.astype(np.float32), Y_DIGITS)
     for wa, wb, wc, wd in zip(a, b, c, d):
         assert_array_equal(wa, wb)
@@ -126,7 +112,7 @@ def test_default_init_is_sklearn_glorot_draws(activation, monkeypatch):
     est = MLPClassifier(hidden_layer_sizes=(9, 5), activation=activation, max_iter=1,
                         random_state=11)
     assert est.init == "glorot_uniform"
-    coefs, intercepts = _initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
+    coefs, intercepts = initial_params(monkeypatch, est, X_DIGITS, Y_DIGITS)
     draws = np.random.RandomState(11)
     f = 2.0 if activation == "logistic" else 6.0
     for W, b, (fan_in, fan_out) in zip(coefs, intercepts, [(64, 9), (9, 5), (5, 10)]):
@@ -138,7 +124,7 @@ def test_default_init_is_sklearn_glorot_draws(activation, monkeypatch):
 def test_init_with_lbfgs_and_no_hidden_layer(monkeypatch):
     est = MLPRegressor(hidden_layer_sizes=(), init="he_normal", solver="lbfgs", max_iter=5,
                        random_state=0)
-    coefs, intercepts = _initial_params(monkeypatch, est, X_DIAB, Y_DIAB)
+    coefs, intercepts = initial_params(monkeypatch, est, X_DIAB, Y_DIAB)
     assert_array_equal(coefs[0], np.random.RandomState(0).normal(0, np.sqrt(2 / 10), (10, 1)))
     assert_array_equal(intercepts[0], 0.0)
     assert np.isfinite(est.loss_)
