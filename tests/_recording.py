@@ -22,3 +22,18 @@ def initial_params(monkeypatch, est, X, y):
         est.fit(X, y)
     assert len(seen) == 1
     return seen[0]
+
+
+def split_recorder(monkeypatch):
+    """A list that receives every train/validation split (train_test_split's output) that
+    fits draw from now on."""
+    splits = []
+    original = mlp_module.train_test_split
+
+    def recording(*arrays, **kwargs):
+        out = original(*arrays, **kwargs)
+        splits.append(out)
+        return out
+
+    monkeypatch.setattr(mlp_module, "train_test_split", recording)
+    return splits

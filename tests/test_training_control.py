@@ -12,8 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
-import fastmlp._multilayer_perceptron as mlp_module
-from _recording import initial_params
+from _recording import initial_params, split_recorder
 from fastmlp import MLPClassifier, MLPRegressor
 
 _X, _y = load_digits(return_X_y=True)
@@ -131,19 +130,6 @@ def test_init_with_lbfgs_and_no_hidden_layer(monkeypatch):
 
 
 # --------------------------------------------------------------------- validation_data
-def _split_recorder(monkeypatch):
-    splits = []
-    original = mlp_module.train_test_split
-
-    def recording(*arrays, **kwargs):
-        out = original(*arrays, **kwargs)
-        splits.append(out)
-        return out
-
-    monkeypatch.setattr(mlp_module, "train_test_split", recording)
-    return splits
-
-
 @pytest.mark.parametrize("Est,X,y", [
     (MLPClassifier, X_DIGITS, Y_DIGITS),
     (MLPRegressor, X_DIAB, Y_DIAB),
@@ -157,7 +143,7 @@ def test_validation_data_equals_early_stopping_on_the_same_split(Est, X, y, weig
     params = dict(hidden_layer_sizes=(10,), early_stopping=True, shuffle=False,
                   n_iter_no_change=3, max_iter=60, alpha=0.01, learning_rate_init=0.01,
                   random_state=2, validation_fraction=0.25)
-    splits = _split_recorder(monkeypatch)
+    splits = split_recorder(monkeypatch)
     a = _fit(Est(**params), X, y, sample_weight=sw)
     out = splits[0]
     if weighted:

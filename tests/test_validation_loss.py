@@ -16,6 +16,7 @@ from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp._multilayer_perceptron as mlp_module
+from _recording import split_recorder
 from fastmlp import MLPClassifier, MLPRegressor
 
 _X_digits, _y_digits = load_digits(return_X_y=True)
@@ -28,15 +29,7 @@ Y_DIAB = (_y_diab - _y_diab.mean()) / _y_diab.std()
 
 def _fit_recording_split(monkeypatch, est, X, y, sample_weight=None):
     """Fit `est`, returning the arrays of the train/validation split it drew."""
-    splits = []
-    original = mlp_module.train_test_split
-
-    def recording(*arrays, **kwargs):
-        out = original(*arrays, **kwargs)
-        splits.append(out)
-        return out
-
-    monkeypatch.setattr(mlp_module, "train_test_split", recording)
+    splits = split_recorder(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y, sample_weight=sample_weight)
