@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from fastmlp import MLPClassifier, MLPRegressor, _core, to_onnx
 
+from _numpy_reference import unpack
 from _torch_reference import torch_reference
 
 CODES = {
@@ -351,13 +352,7 @@ def draw_problem(hidden, output, sparse, seed, units=(5, 4, 3), K=3, n=7, scale=
 
 
 def np_forward(params, units, hidden, X, s=SLOPE):
-    coefs, intercepts, start = [], [], 0
-    for a, b in zip(units[:-1], units[1:]):
-        coefs.append(params[start : start + a * b].reshape(a, b))
-        start += a * b
-    for b in units[1:]:
-        intercepts.append(params[start : start + b])
-        start += b
+    coefs, intercepts = unpack(params, units)
     h, pre = X, []
     for layer, (W, b) in enumerate(zip(coefs, intercepts)):
         z = h @ W + b

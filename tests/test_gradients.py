@@ -21,6 +21,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
+from _numpy_reference import unpack
 
 IDENTITY, LOGISTIC, TANH, RELU = 0, 1, 2, 3
 HIDDEN = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU}
@@ -45,18 +46,6 @@ def seed_of(*key):
 
 
 # ------------------------------------------------------------------ NumPy reference
-def unpack(params, units):
-    coefs, intercepts, start = [], [], 0
-    for fan_in, fan_out in zip(units[:-1], units[1:]):
-        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
-        start += fan_in * fan_out
-    for fan_out in units[1:]:
-        intercepts.append(params[start : start + fan_out])
-        start += fan_out
-    assert start == params.size
-    return coefs, intercepts
-
-
 def np_act(kind, a):
     if kind == IDENTITY:
         return a

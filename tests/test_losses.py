@@ -27,6 +27,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
 
+from _numpy_reference import unpack
 from _torch_reference import torch_reference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -377,13 +378,7 @@ def loss_kink_distance(kind, kw, z, y):
 
 def np_objective(params, units, kind, kw, X, Y, sw, alpha):
     """Objective and gradient, tanh hidden layers, written from scratch with ref_output."""
-    coefs, intercepts, start = [], [], 0
-    for a, b in zip(units[:-1], units[1:]):
-        coefs.append(params[start:start + a * b].reshape(a, b))
-        start += a * b
-    for b in units[1:]:
-        intercepts.append(params[start:start + b])
-        start += b
+    coefs, intercepts = unpack(params, units)
     acts = [X]
     for W, b in zip(coefs[:-1], intercepts[:-1]):
         acts.append(np.tanh(acts[-1] @ W + b))

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
 
+from _numpy_reference import unpack
 from _torch_reference import torch_reference
 
 TANH, RELU = 2, 3
@@ -86,13 +87,7 @@ def _np_objective(params, units, X, y, masks, alpha):
     """Mean half squared error (K = 1) of a tanh network whose hidden outputs are multiplied
     by the fixed masks, plus alpha/2 ||W||^2 / N, as training minimises per batch."""
     L = len(units) - 1
-    W, b, start = [], [], 0
-    for fi, fo in zip(units[:-1], units[1:]):
-        W.append(params[start : start + fi * fo].reshape(fi, fo))
-        start += fi * fo
-    for fo in units[1:]:
-        b.append(params[start : start + fo])
-        start += fo
+    W, b = unpack(params, units)
     a = X
     for l in range(L):
         z = a @ W[l] + b[l]
