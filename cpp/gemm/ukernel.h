@@ -48,7 +48,9 @@
 //   softsign_grad   C = C · (1 − |z|)²  (= 1/(1+|x|)²)           z = y
 //   mish_grad       C = C · (t + z·(1 − t²)·σ(z)), t = tanh(softplus(z))   z = pre-activation
 //   hard_tanh_grad  C = C · (|z| < 1 ? 1 : 0)                    z = y
-// NaN stays NaN through every kind.
+// NaN stays NaN through every kind. exp, expm1, log1p, erf and tanh in these formulas are
+// cpp/kernels/vector_math.h's (a few ulps; the same operations on every path, so every path
+// has the portable kernel's bits), computed in registers before the store like the others.
 // An epilogue applies to the finished sum, so the GEMM driver passes it only with the last K block.
 #pragma once
 #include <cstdint>
@@ -113,6 +115,12 @@ template <class T>
 using RowKernel = void (*)(index_t kc, const T* a, index_t cs_a, const T* b, index_t ldb, T* c,
                            index_t n, bool accumulate, const Epilogue<T>& ep);
 
+// The activation pass (required): x(n) = g(x) for a forward kind (bias unused; ep.pre, when
+// set, receives x first), x(n) = x·g'(z(n)) for a grad kind, with ep.z unstrided. Exactly the
+// epilogue the micro-kernel applies, so a fused and an unfused layer agree to the bit.
+template <class T>
+using PassKernel = void (*)(T* x, index_t n, const Epilogue<T>& ep);
+
 // One ISA's GEMM kernel for one precision, with the blocking that suits it.
 template <class T>
 struct GemmKernel {
@@ -124,6 +132,7 @@ struct GemmKernel {
     const char* name = "";
     RowKernel<T> row = nullptr;  // optional one-row kernel
     int row_nr = 0;              // columns of C per row-kernel call
+    PassKernel<T> pass = nullptr;  // the activation pass
 };
 
 // The kernels of one ISA, both precisions.

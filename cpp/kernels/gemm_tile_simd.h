@@ -1,37 +1,38 @@
 // The SIMD micro-kernel of ukernel.h's contract, written once over a vector-traits type V:
 //   V::scalar, V::reg, V::mask, V::lanes, and zero/set1/loadu/loadz/store/fma/add/sub/mul/max/
-//   keep_nonzero/tail, and for the register epilogues min/div/abs/select_positive/
-//   keep_inside_unit. Each ISA's translation unit defines its traits and includes this file,
+//   keep_nonzero/tail/storeu, and for the register epilogues min/div/abs/select_positive/
+//   keep_inside_unit/select_less/copy_sign/pow2 (vector_math.h's ScalarLane is the one-lane
+//   model of each). Each ISA's translation unit defines its traits and includes this file,
 //   so the same source is compiled once per ISA with that file's flags. Everything here has
 //   internal linkage: no copy built with one ISA's flags can be linked into another's path.
 #pragma once
 #ifndef FASTMLP_ISA_NAMESPACE
 #error "a per-ISA kernel file defines FASTMLP_ISA_NAMESPACE (its ISA's name) before including this"
 #endif
+#include <algorithm>
+
 #include "epilogue_scalar.h"
 
 namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
 
-// The epilogues of issue 6 cheap enough to finish in registers, before the store (activate_tile
-// leaves them alone): the same IEEE operations as apply_epilogue's, so the same bits.
-constexpr bool epilogue_in_registers(EpilogueKind k) {
-    return k == EpilogueKind::bias_leaky_relu || k == EpilogueKind::bias_softsign ||
-           k == EpilogueKind::bias_hard_tanh || k == EpilogueKind::leaky_relu_grad ||
-           k == EpilogueKind::elu_grad || k == EpilogueKind::selu_grad ||
-           k == EpilogueKind::softsign_grad || k == EpilogueKind::hard_tanh_grad;
-}
-
-// v: the biased sum (forward kinds) or the product (grad kinds, z its stored output)
+// g(v) of a forward kind (v has its bias) or v·g'(z) of a grad kind, in registers: the same
+// IEEE operations as epilogue_scalar.h's apply_epilogue (the transcendental kinds through the
+// one definition in vector_math.h), so every path has the portable path's bits.
 template <class V>
-inline typename V::reg register_epilogue(EpilogueKind kind, typename V::reg v, typename V::reg z,
-                                         typename V::reg slope) {
+[[gnu::always_inline]] inline typename V::reg register_epilogue(EpilogueKind kind, typename V::reg v,
+                                                                typename V::reg z, typename V::reg slope) {
     using T = typename V::scalar;
     const typename V::reg one = V::set1(T(1));
+    if (is_transcendental_epilogue(kind)) return transcendental_epilogue<V>(kind, v, z);
     switch (kind) {
+        case EpilogueKind::bias_relu: return V::max(V::zero(), v);  // max(0, NaN) is NaN
         case EpilogueKind::bias_leaky_relu: return V::max(V::mul(slope, v), v);  // s < 1; NaN stays
         case EpilogueKind::bias_softsign: return V::div(v, V::add(one, V::abs(v)));
         case EpilogueKind::bias_hard_tanh: return V::min(one, V::max(V::set1(T(-1)), v));  // NaN stays
+        case EpilogueKind::relu_grad: return V::keep_nonzero(z, v);
+        case EpilogueKind::logistic_grad: return V::mul(V::mul(v, z), V::sub(one, z));
+        case EpilogueKind::tanh_grad: return V::mul(v, V::sub(one, V::mul(z, z)));
         case EpilogueKind::leaky_relu_grad: return V::select_positive(z, v, V::mul(v, slope));
         case EpilogueKind::elu_grad: return V::select_positive(z, v, V::mul(v, V::add(z, one)));
         case EpilogueKind::selu_grad:
@@ -43,6 +44,91 @@ inline typename V::reg register_epilogue(EpilogueKind kind, typename V::reg v, t
         }
         case EpilogueKind::hard_tanh_grad: return V::keep_inside_unit(z, v);
         default: return v;
+    }
+}
+
+// One kind's epilogue over a block of count vectors (z beside them; zeros for forward kinds).
+// K is a constant, so the math is inlined once per kind, and its constants stay in registers
+// across the block instead of being reloaded around a call per vector.
+template <class V, EpilogueKind K>
+void epilogue_block(typename V::reg* v, const typename V::reg* z, int count, typename V::scalar slope) {
+    const typename V::reg s = V::set1(slope);
+    for (int i = 0; i < count; ++i) v[i] = register_epilogue<V>(K, v[i], z[i], s);
+}
+
+template <class V>
+using EpilogueBlock = void (*)(typename V::reg*, const typename V::reg*, int, typename V::scalar);
+
+template <class V>
+EpilogueBlock<V> epilogue_block_for(EpilogueKind kind) {
+    switch (kind) {
+#define FASTMLP_BLOCK(K) \
+    case EpilogueKind::K: return epilogue_block<V, EpilogueKind::K>;
+        FASTMLP_BLOCK(bias_relu) FASTMLP_BLOCK(bias_logistic) FASTMLP_BLOCK(bias_tanh)
+        FASTMLP_BLOCK(relu_grad) FASTMLP_BLOCK(logistic_grad) FASTMLP_BLOCK(tanh_grad)
+        FASTMLP_BLOCK(bias_leaky_relu) FASTMLP_BLOCK(bias_elu) FASTMLP_BLOCK(bias_selu)
+        FASTMLP_BLOCK(bias_gelu) FASTMLP_BLOCK(bias_silu) FASTMLP_BLOCK(bias_softplus)
+        FASTMLP_BLOCK(bias_softsign) FASTMLP_BLOCK(bias_mish) FASTMLP_BLOCK(bias_hard_tanh)
+        FASTMLP_BLOCK(leaky_relu_grad) FASTMLP_BLOCK(elu_grad) FASTMLP_BLOCK(selu_grad)
+        FASTMLP_BLOCK(gelu_grad) FASTMLP_BLOCK(silu_grad) FASTMLP_BLOCK(softplus_grad)
+        FASTMLP_BLOCK(softsign_grad) FASTMLP_BLOCK(mish_grad) FASTMLP_BLOCK(hard_tanh_grad)
+#undef FASTMLP_BLOCK
+        default: return epilogue_block<V, EpilogueKind::none>;  // none, bias: nothing to apply
+    }
+}
+
+// The epilogue's inputs for one vector of C's row (lanes m; Whole: every lane is in C, so plain
+// loads and stores): v gets the bias of a forward kind, which also stores it to pre when the
+// kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise).
+template <class V, bool Whole>
+inline typename V::reg epilogue_input(const Epilogue<typename V::scalar>& ep, typename V::reg v,
+                                      typename V::mask m, typename V::reg bias,
+                                      const typename V::scalar* z, typename V::scalar* pre,
+                                      typename V::reg& z_out) {
+    z_out = V::zero();
+    if (epilogue_uses_bias(ep.kind)) {
+        v = V::add(v, bias);
+        if (epilogue_stores_pre(ep.kind) && pre) {
+            if constexpr (Whole) V::storeu(pre, v);
+            else V::store(pre, m, v);
+        }
+    } else if (epilogue_uses_z(ep.kind)) {
+        z_out = Whole ? V::loadu(z) : V::loadz(m, z);
+    }
+    return v;
+}
+
+// An activation pass over x(n): x = g(x) for a forward kind (bias ignored; pre, when set,
+// receives x first), x = x·g'(z) for a grad kind. The unfused activation ops run it, so they
+// cost the same arithmetic as the fused epilogues.
+template <class V>
+void epilogue_pass(typename V::scalar* x, index_t n, const Epilogue<typename V::scalar>& ep) {
+    using T = typename V::scalar;
+    constexpr int L = V::lanes, kBlock = 8;
+    const EpilogueBlock<V> block = epilogue_block_for<V>(ep.kind);
+    const bool grad = epilogue_uses_z(ep.kind);
+    T* const pre = epilogue_stores_pre(ep.kind) ? ep.pre : nullptr;
+    typename V::reg v[kBlock], z[kBlock];
+    for (index_t j = 0; j < n; j += kBlock * L) {
+        const int count = int(std::min<index_t>(kBlock, (n - j + L - 1) / L));
+        for (int q = 0; q < count; ++q) {
+            // masked loads and stores only for the last, partial vector (slow stores on AMD)
+            const index_t at = j + q * L;
+            const bool whole = n - at >= L;
+            const typename V::mask m = V::tail(n - at);
+            v[q] = whole ? V::loadu(x + at) : V::loadz(m, x + at);
+            z[q] = !grad ? V::zero() : whole ? V::loadu(ep.z + at) : V::loadz(m, ep.z + at);
+            if (pre) {
+                if (whole) V::storeu(pre + at, v[q]);
+                else V::store(pre + at, m, v[q]);
+            }
+        }
+        block(v, z, count, ep.param);
+        for (int q = 0; q < count; ++q) {
+            const index_t at = j + q * L;
+            if (n - at >= L) V::storeu(x + at, v[q]);
+            else V::store(x + at, V::tail(n - at), v[q]);
+        }
     }
 }
 
@@ -73,14 +159,13 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             if constexpr (NV == 2) c1[i] = V::fma(ai, b1, c1[i]);
         }
     }
-    const EpilogueKind kind = ep.kind;
     typename V::reg bias0 = V::zero(), bias1 = V::zero();
-    if (epilogue_uses_bias(kind)) {
+    if (epilogue_uses_bias(ep.kind)) {
         bias0 = V::loadz(m0, ep.bias);
         if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
     }
-    const typename V::reg one = V::set1(T(1));
-    const typename V::reg slope = V::set1(ep.param);
+    const bool grad = epilogue_uses_z(ep.kind);
+    typename V::reg v[M * NV], z[M * NV];
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
         T* ci = c + i * ldc;
@@ -89,38 +174,32 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             v0 = V::add(V::loadz(m0, ci), v0);
             if constexpr (NV == 2) v1 = V::add(V::loadz(m1, ci + L), v1);
         }
-        if (epilogue_uses_bias(kind)) {
-            v0 = V::add(v0, bias0);
-            v1 = V::add(v1, bias1);
-            if (kind == EpilogueKind::bias_relu) {  // max(0, v) returns v when v is NaN
-                v0 = V::max(V::zero(), v0);
-                v1 = V::max(V::zero(), v1);
-            } else if (epilogue_in_registers(kind)) {
-                v0 = register_epilogue<V>(kind, v0, V::zero(), slope);
-                v1 = register_epilogue<V>(kind, v1, V::zero(), slope);
-            }
-        } else if (epilogue_uses_z(kind)) {
-            const T* zi = ep.z + i * ep.ldz;
-            const typename V::reg z0 = V::loadz(m0, zi);
-            const typename V::reg z1 = NV == 2 ? V::loadz(m1, zi + L) : V::zero();
-            if (kind == EpilogueKind::relu_grad) {
-                v0 = V::keep_nonzero(z0, v0);
-                v1 = V::keep_nonzero(z1, v1);
-            } else if (kind == EpilogueKind::logistic_grad) {
-                v0 = V::mul(V::mul(v0, z0), V::sub(one, z0));
-                v1 = V::mul(V::mul(v1, z1), V::sub(one, z1));
-            } else if (kind == EpilogueKind::tanh_grad) {
-                v0 = V::mul(v0, V::sub(one, V::mul(z0, z0)));
-                v1 = V::mul(v1, V::sub(one, V::mul(z1, z1)));
-            } else if (epilogue_in_registers(kind)) {
-                v0 = register_epilogue<V>(kind, v0, z0, slope);
-                v1 = register_epilogue<V>(kind, v1, z1, slope);
-            }  // the other grad kinds: activate_tile, below
-        }
-        V::store(ci, m0, v0);
-        if constexpr (NV == 2) V::store(ci + L, m1, v1);
+        const T* zi = grad ? ep.z + i * ep.ldz : nullptr;
+        T* pi = ep.pre ? ep.pre + i * ep.ldpre : nullptr;
+        v[i * NV] = epilogue_input<V, FullWidth>(ep, v0, m0, bias0, zi, pi, z[i * NV]);
+        if constexpr (NV == 2)
+            v[i * NV + 1] = epilogue_input<V, FullWidth>(ep, v1, m1, bias1, zi ? zi + L : nullptr,
+                                                         pi ? pi + L : nullptr, z[i * NV + 1]);
     }
-    activate_tile(ep, c, ldc, M, n);
+    if (is_transcendental_epilogue(ep.kind)) {
+        // out of line, over the whole tile at once (the accumulators are spilled once)
+        epilogue_block_for<V>(ep.kind)(v, z, M * NV, ep.param);
+    } else {
+        const typename V::reg slope = V::set1(ep.param);
+#pragma GCC unroll 16
+        for (int q = 0; q < M * NV; ++q) v[q] = register_epilogue<V>(ep.kind, v[q], z[q], slope);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        T* ci = c + i * ldc;
+        if constexpr (FullWidth) {  // masked stores are slow on AMD: only at edges
+            V::storeu(ci, v[i * NV]);
+            V::storeu(ci + L, v[i * NV + 1]);
+        } else {
+            V::store(ci, m0, v[i * NV]);
+            if constexpr (NV == 2) V::store(ci + L, m1, v[i * NV + 1]);
+        }
+    }
 }
 
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.

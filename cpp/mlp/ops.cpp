@@ -1,5 +1,6 @@
 #include "ops.h"
 
+#include "../dispatch/dispatch.h"
 #include "../kernels/epilogue_scalar.h"
 
 #include <algorithm>
@@ -143,26 +144,24 @@ void linear_backward_csr(T* dweight, T* dbias, const T* dout, const InputMatrix<
 
 namespace {
 
-// g over x(n) for one forward epilogue kind K, storing x into pre(n) first when K needs it
-template <EpilogueKind K, class T>
-void activation_forward_as(T* x, index_t n, T* pre, T slope) {
-    if (epilogue_stores_pre(K) && pre) {
-#pragma omp for schedule(static)
-        for (index_t i = 0; i < n; ++i) {
-            pre[i] = x[i];
-            x[i] = activate(K, x[i], slope);
-        }
-    } else {
-#pragma omp for schedule(static)
-        for (index_t i = 0; i < n; ++i) x[i] = activate(K, x[i], slope);
-    }
-}
+// Elements per call of the active kernels' activation pass: a team splits x into such chunks.
+constexpr index_t kPassChunk = 4096;
 
-// dx(n) *= g'(z(n)) for one grad epilogue kind K
-template <EpilogueKind K, class T>
-void activation_backward_as(T* dx, const T* z, index_t n, T slope) {
+// The active ISA's activation pass over x(n) with ep, chunk by chunk across the team
+template <class T>
+void run_pass(T* x, index_t n, Epilogue<T> ep) {
+    const PassKernel<T> pass = gemm_kernel<T>(active_kernels()).pass;
+    T* const pre = ep.pre;
+    const T* const z = ep.z;
+    const index_t chunks = (n + kPassChunk - 1) / kPassChunk;
 #pragma omp for schedule(static)
-    for (index_t i = 0; i < n; ++i) dx[i] = apply_grad(K, dx[i], z[i], slope);
+    for (index_t c = 0; c < chunks; ++c) {
+        const index_t j = c * kPassChunk;
+        Epilogue<T> part = ep;
+        if (pre) part.pre = pre + j;
+        if (z) part.z = z + j;
+        pass(x + j, std::min(kPassChunk, n - j), part);
+    }
 }
 
 }  // namespace
@@ -170,73 +169,24 @@ void activation_backward_as(T* dx, const T* z, index_t n, T slope) {
 template <class T>
 void activation_forward(Activation kind, T* x, index_t n, T* pre, T slope) {
     // x is (n), overwritten with g(x); pre is (n) or null
-    switch (kind) {
-#define FASTMLP_ACT(A, K) \
-    case Activation::A: return activation_forward_as<EpilogueKind::K>(x, n, pre, slope);
-        FASTMLP_ACT(leaky_relu, bias_leaky_relu)
-        FASTMLP_ACT(elu, bias_elu)
-        FASTMLP_ACT(selu, bias_selu)
-        FASTMLP_ACT(gelu, bias_gelu)
-        FASTMLP_ACT(silu, bias_silu)
-        FASTMLP_ACT(softplus, bias_softplus)
-        FASTMLP_ACT(softsign, bias_softsign)
-        FASTMLP_ACT(mish, bias_mish)
-        FASTMLP_ACT(hard_tanh, bias_hard_tanh)
-#undef FASTMLP_ACT
-        case Activation::identity:
-            return;
-        case Activation::logistic:
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) x[i] = logistic_of(x[i]);
-            return;
-        case Activation::tanh:
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) x[i] = tanh_of(x[i]);
-            return;
-        case Activation::relu:
-            // NaN < 0 is false, so a NaN passes through and divergence stays visible
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) x[i] = x[i] < T(0) ? T(0) : x[i];
-            return;
-    }
+    if (kind == Activation::identity) return;
+    Epilogue<T> ep;
+    ep.kind = forward_epilogue(kind);
+    ep.pre = activation_needs_pre(kind) ? pre : nullptr;
+    ep.param = slope;
+    run_pass(x, n, ep);
 }
 
 template <class T>
 void activation_backward(Activation kind, T* dx, const T* out, index_t n, const T* pre, T slope) {
     // dx and out are (n); out = g(pre-activation), so each derivative but gelu's, silu's and
     // mish's is a function of out; those three read pre (n)
-    switch (kind) {
-#define FASTMLP_ACT(A, K) \
-    case Activation::A: \
-        return activation_backward_as<EpilogueKind::K>(dx, activation_needs_pre(kind) ? pre : out, n, slope);
-        FASTMLP_ACT(leaky_relu, leaky_relu_grad)
-        FASTMLP_ACT(elu, elu_grad)
-        FASTMLP_ACT(selu, selu_grad)
-        FASTMLP_ACT(gelu, gelu_grad)
-        FASTMLP_ACT(silu, silu_grad)
-        FASTMLP_ACT(softplus, softplus_grad)
-        FASTMLP_ACT(softsign, softsign_grad)
-        FASTMLP_ACT(mish, mish_grad)
-        FASTMLP_ACT(hard_tanh, hard_tanh_grad)
-#undef FASTMLP_ACT
-        case Activation::identity:
-            return;
-        case Activation::logistic:
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) {
-                dx[i] *= out[i];
-                dx[i] *= T(1) - out[i];
-            }
-            return;
-        case Activation::tanh:
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) dx[i] *= T(1) - out[i] * out[i];
-            return;
-        case Activation::relu:
-#pragma omp for schedule(static)
-            for (index_t i = 0; i < n; ++i) dx[i] = out[i] == T(0) ? T(0) : dx[i];
-            return;
-    }
+    if (kind == Activation::identity) return;
+    Epilogue<T> ep;
+    ep.kind = backward_epilogue(kind);
+    ep.z = activation_needs_pre(kind) ? pre : out;
+    ep.param = slope;
+    run_pass(dx, n, ep);
 }
 
 namespace {

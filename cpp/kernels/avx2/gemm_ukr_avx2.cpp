@@ -30,6 +30,7 @@ struct Ymm<float> {
     static reg loadu(const float* p) { return _mm256_loadu_ps(p); }
     static reg loadz(mask k, const float* p) { return _mm256_maskload_ps(p, k); }
     static void store(float* p, mask k, reg v) { _mm256_maskstore_ps(p, k, v); }
+    static void storeu(float* p, reg v) { _mm256_storeu_ps(p, v); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
     static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
@@ -46,6 +47,19 @@ struct Ymm<float> {
     }
     static reg keep_inside_unit(reg z, reg v) {  // |z| < 1 ? v : 0, NaN z keeps v
         return _mm256_and_ps(_mm256_cmp_ps(abs(z), set1(1.0f), _CMP_NGE_UQ), v);
+    }
+    static reg select_less(reg x, reg y, reg a, reg b) {  // x < y ? a : b (NaN: b)
+        return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, y, _CMP_LT_OQ));
+    }
+    static bool any_less(reg x, reg y) { return _mm256_movemask_ps(_mm256_cmp_ps(x, y, _CMP_LT_OQ)) != 0; }
+    static bool all_less(reg x, reg y) { return _mm256_movemask_ps(_mm256_cmp_ps(x, y, _CMP_LT_OQ)) == 0xFF; }
+    static reg copy_sign(reg magnitude, reg sign) {
+        const reg s = _mm256_set1_ps(-0.0f);
+        return _mm256_or_ps(_mm256_andnot_ps(s, magnitude), _mm256_and_ps(s, sign));
+    }
+    static reg pow2(reg n) {  // 2^n for integral n with a normal result (ScalarLane::pow2)
+        const reg biased = _mm256_add_ps(n, set1(vector_math_constants::Constants<float>::pow2_magic));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(biased), 23));
     }
 };
 
@@ -65,6 +79,7 @@ struct Ymm<double> {
     static reg loadu(const double* p) { return _mm256_loadu_pd(p); }
     static reg loadz(mask k, const double* p) { return _mm256_maskload_pd(p, k); }
     static void store(double* p, mask k, reg v) { _mm256_maskstore_pd(p, k, v); }
+    static void storeu(double* p, reg v) { _mm256_storeu_pd(p, v); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
     static reg sub(reg a, reg b) { return _mm256_sub_pd(a, b); }
@@ -81,6 +96,19 @@ struct Ymm<double> {
     }
     static reg keep_inside_unit(reg z, reg v) {
         return _mm256_and_pd(_mm256_cmp_pd(abs(z), set1(1.0), _CMP_NGE_UQ), v);
+    }
+    static reg select_less(reg x, reg y, reg a, reg b) {
+        return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_LT_OQ));
+    }
+    static bool any_less(reg x, reg y) { return _mm256_movemask_pd(_mm256_cmp_pd(x, y, _CMP_LT_OQ)) != 0; }
+    static bool all_less(reg x, reg y) { return _mm256_movemask_pd(_mm256_cmp_pd(x, y, _CMP_LT_OQ)) == 0xF; }
+    static reg copy_sign(reg magnitude, reg sign) {
+        const reg s = _mm256_set1_pd(-0.0);
+        return _mm256_or_pd(_mm256_andnot_pd(s, magnitude), _mm256_and_pd(s, sign));
+    }
+    static reg pow2(reg n) {
+        const reg biased = _mm256_add_pd(n, set1(vector_math_constants::Constants<double>::pow2_magic));
+        return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(biased), 52));
     }
 };
 
@@ -99,6 +127,8 @@ KernelSet kernels() {
     set.isa = "avx2";
     set.sgemm = {gemm_ukr_avx2<float>, kMR, 16, 256, 120, 4096, "sgemm_ukr_avx2_6x16"};
     set.dgemm = {gemm_ukr_avx2<double>, kMR, 8, 256, 120, 2048, "dgemm_ukr_avx2_6x8"};
+    set.sgemm.pass = epilogue_pass<Ymm<float>>;
+    set.dgemm.pass = epilogue_pass<Ymm<double>>;
     return set;
 }
 

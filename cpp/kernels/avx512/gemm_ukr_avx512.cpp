@@ -25,6 +25,7 @@ struct Zmm<float> {
     static reg loadu(const float* p) { return _mm512_loadu_ps(p); }
     static reg loadz(mask k, const float* p) { return _mm512_maskz_loadu_ps(k, p); }
     static void store(float* p, mask k, reg v) { _mm512_mask_storeu_ps(p, k, v); }
+    static void storeu(float* p, reg v) { _mm512_storeu_ps(p, v); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
     static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
@@ -42,6 +43,20 @@ struct Zmm<float> {
     static reg keep_inside_unit(reg z, reg v) {  // |z| < 1 ? v : 0, NaN z keeps v
         return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(abs(z), set1(1.0f), _CMP_NGE_UQ), v);
     }
+    static reg select_less(reg x, reg y, reg a, reg b) {  // x < y ? a : b (NaN: b)
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, y, _CMP_LT_OQ), b, a);
+    }
+    static bool any_less(reg x, reg y) { return _mm512_cmp_ps_mask(x, y, _CMP_LT_OQ) != 0; }
+    static bool all_less(reg x, reg y) { return _mm512_cmp_ps_mask(x, y, _CMP_LT_OQ) == 0xFFFF; }
+    static reg copy_sign(reg magnitude, reg sign) {
+        const __m512i s = _mm512_set1_epi32(int(0x80000000u));
+        return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(s, _mm512_castps_si512(magnitude)),
+                                                   _mm512_and_si512(s, _mm512_castps_si512(sign))));
+    }
+    static reg pow2(reg n) {  // 2^n for integral n with a normal result (ScalarLane::pow2)
+        const reg biased = _mm512_add_ps(n, set1(vector_math_constants::Constants<float>::pow2_magic));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(biased), 23));
+    }
 };
 
 template <>
@@ -56,6 +71,7 @@ struct Zmm<double> {
     static reg loadu(const double* p) { return _mm512_loadu_pd(p); }
     static reg loadz(mask k, const double* p) { return _mm512_maskz_loadu_pd(k, p); }
     static void store(double* p, mask k, reg v) { _mm512_mask_storeu_pd(p, k, v); }
+    static void storeu(double* p, reg v) { _mm512_storeu_pd(p, v); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
     static reg sub(reg a, reg b) { return _mm512_sub_pd(a, b); }
@@ -72,6 +88,20 @@ struct Zmm<double> {
     }
     static reg keep_inside_unit(reg z, reg v) {
         return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(abs(z), set1(1.0), _CMP_NGE_UQ), v);
+    }
+    static reg select_less(reg x, reg y, reg a, reg b) {
+        return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_LT_OQ), b, a);
+    }
+    static bool any_less(reg x, reg y) { return _mm512_cmp_pd_mask(x, y, _CMP_LT_OQ) != 0; }
+    static bool all_less(reg x, reg y) { return _mm512_cmp_pd_mask(x, y, _CMP_LT_OQ) == 0xFF; }
+    static reg copy_sign(reg magnitude, reg sign) {
+        const __m512i s = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull));
+        return _mm512_castsi512_pd(_mm512_or_si512(_mm512_andnot_si512(s, _mm512_castpd_si512(magnitude)),
+                                                   _mm512_and_si512(s, _mm512_castpd_si512(sign))));
+    }
+    static reg pow2(reg n) {
+        const reg biased = _mm512_add_pd(n, set1(vector_math_constants::Constants<double>::pow2_magic));
+        return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(biased), 52));
     }
 };
 
@@ -103,27 +133,18 @@ void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t l
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[v] = V::fma(ak, V::loadz(mask[v], bk + v * L), acc[v]);
     }
-    const EpilogueKind kind = ep.kind;
-    const typename V::reg one = V::set1(T(1));
-    const typename V::reg slope = V::set1(ep.param);
+    const bool grad = epilogue_uses_z(ep.kind);
+    typename V::reg z[NV];
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
-        typename V::reg x = acc[v];
-        if (accumulate) x = V::add(V::loadz(mask[v], c + v * L), x);
-        if (epilogue_uses_bias(kind)) {
-            x = V::add(x, V::loadz(mask[v], ep.bias + v * L));
-            if (kind == EpilogueKind::bias_relu) x = V::max(V::zero(), x);
-            else if (epilogue_in_registers(kind)) x = register_epilogue<V>(kind, x, V::zero(), slope);
-        } else if (epilogue_uses_z(kind)) {
-            const typename V::reg z = V::loadz(mask[v], ep.z + v * L);
-            if (kind == EpilogueKind::relu_grad) x = V::keep_nonzero(z, x);
-            else if (kind == EpilogueKind::logistic_grad) x = V::mul(V::mul(x, z), V::sub(one, z));
-            else if (kind == EpilogueKind::tanh_grad) x = V::mul(x, V::sub(one, V::mul(z, z)));
-            else if (epilogue_in_registers(kind)) x = register_epilogue<V>(kind, x, z, slope);
-        }
-        V::store(c + v * L, mask[v], x);
+        if (accumulate) acc[v] = V::add(V::loadz(mask[v], c + v * L), acc[v]);
+        const typename V::reg bias = epilogue_uses_bias(ep.kind) ? V::loadz(mask[v], ep.bias + v * L) : V::zero();
+        acc[v] = epilogue_input<V, false>(ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
+                                          ep.pre ? ep.pre + v * L : nullptr, z[v]);
     }
-    activate_tile(ep, c, n, 1, n);
+    epilogue_block_for<V>(ep.kind)(acc, z, NV, ep.param);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) V::store(c + v * L, mask[v], acc[v]);
 }
 
 constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk
@@ -135,6 +156,8 @@ KernelSet kernels() {
     set.isa = "avx512";
     set.sgemm = {gemm_ukr_avx512<float>, kMR, 32, 256, 240, 4096, "sgemm_ukr_avx512_12x32"};
     set.dgemm = {gemm_ukr_avx512<double>, kMR, 16, 256, 120, 2048, "dgemm_ukr_avx512_12x16"};
+    set.sgemm.pass = epilogue_pass<Zmm<float>>;
+    set.dgemm.pass = epilogue_pass<Zmm<double>>;
     set.sgemm.row = gemm_row_avx512<float, kRowVectors>;
     set.sgemm.row_nr = kRowVectors * Zmm<float>::lanes;
     set.dgemm.row = gemm_row_avx512<double, kRowVectors>;

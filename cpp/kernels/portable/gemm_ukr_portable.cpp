@@ -2,7 +2,7 @@
 // They are the fallback on every CPU and the oracle the SIMD kernels are tested against.
 // Everything this file compiles is named fastmlp::portable::... (see epilogue_scalar.h).
 #define FASTMLP_ISA_NAMESPACE portable
-#include "../epilogue_scalar.h"
+#include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
 
 namespace fastmlp::portable {
@@ -42,6 +42,8 @@ KernelSet kernels() {
     set.isa = "portable";
     set.sgemm = {gemm_ukr_portable<float, 4, 16>, 4, 16, 256, 128, 4096, "sgemm_ukr_portable_4x16"};
     set.dgemm = {gemm_ukr_portable<double, 4, 8>, 4, 8, 256, 128, 4096, "dgemm_ukr_portable_4x8"};
+    set.sgemm.pass = epilogue_pass<ScalarLane<float>>;
+    set.dgemm.pass = epilogue_pass<ScalarLane<double>>;
     return set;
 }
 
