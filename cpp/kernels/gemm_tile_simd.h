@@ -147,6 +147,22 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) c0[i] = c1[i] = V::zero();
     const typename V::mask m0 = V::tail(n), m1 = V::tail(n > L ? n - L : 0);
+    // The epilogue's rows of C, z and pre start on their way into cache now, so the k loop hides
+    // their latency (a tile's rows are ldc apart: the hardware prefetchers miss them when the
+    // matrices outgrow L2)
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        __builtin_prefetch(c + i * ldc, 1);
+        __builtin_prefetch(c + i * ldc + n - 1, 1);
+        if (epilogue_uses_z(ep.kind)) {
+            __builtin_prefetch(ep.z + i * ep.ldz);
+            __builtin_prefetch(ep.z + i * ep.ldz + n - 1);
+        }
+        if (ep.pre) {
+            __builtin_prefetch(ep.pre + i * ep.ldpre, 1);
+            __builtin_prefetch(ep.pre + i * ep.ldpre + n - 1, 1);
+        }
+    }
     for (index_t k = 0; k < kc; ++k) {
         const T* bk = b + k * ldb;
         const typename V::reg b0 = FullWidth ? V::loadu(bk) : V::loadz(m0, bk);
