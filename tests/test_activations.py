@@ -296,18 +296,27 @@ def test_gemm_hook_epilogues(kernel_path, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_every_epilogue_has_portables_bits_when_the_sum_is_exact(kernel_path, dtype):
+@pytest.mark.parametrize("one_row", [False, True])
+def test_every_epilogue_has_portables_bits_when_the_sum_is_exact(kernel_path, dtype, one_row):
     """With depth 1 every path's sum is the same rounded product, so the epilogues alone decide
-    the bits: the SIMD kernels' register epilogues and tile passes must equal the portable
-    kernel's scalar apply_epilogue exactly (values around every kink included)."""
+    the bits: the SIMD kernels' register epilogues (tile kernels, and the one-row kernel for a
+    single row as wide as two of its chunks and a part) must equal the portable kernel's scalar
+    apply_epilogue exactly (values around every kink included)."""
     isa = _core.active_isa()
     info = _core.kernel_info(isa)[np.dtype(dtype).name]
     M, N = 2 * info["mr"] + 1, 2 * info["nr"] + 3
+    if one_row:
+        M, N = 1, 2 * max(info["row_nr"], info["nr"]) + 3
     rng = np.random.default_rng(seed_of("bits", dtype))
     a = rng.standard_normal((M, 1)).astype(dtype) * 2
     b = rng.standard_normal((1, N)).astype(dtype)
-    a[:4, 0] = [0.0, 1.0, -1.0, np.nan]  # exact zeros, ±1 (hard_tanh's kinks), NaN
-    b[0, :3] = [1.0, -1.0, 0.0]
+    if one_row:  # C = b: its values carry the specials, a wide spread and the branch points
+        a[0, 0] = 1.0
+        b = (rng.standard_normal((1, N)) * 3).astype(dtype)
+        b[0, :10] = [0.0, 1.0, -1.0, np.nan, 0.2, -0.3, 1.5, -3.0, 30.0, -30.0]
+    else:
+        a[:4, 0] = [0.0, 1.0, -1.0, np.nan]  # exact zeros, ±1 (hard_tanh's kinks), NaN
+        b[0, :3] = [1.0, -1.0, 0.0]
     bias = np.zeros(N, dtype)
     for name in NAMES:
         for kind in {FORWARD_EPILOGUE[name], GRAD_EPILOGUE[name]}:
@@ -315,6 +324,7 @@ def test_every_epilogue_has_portables_bits_when_the_sum_is_exact(kernel_path, dt
             if kind == GRAD_EPILOGUE[name] and kind != 0:
                 x = rng.standard_normal((M, N)).astype(dtype) * 2
                 x[0, :4] = [0.0, 1.0, -1.0, -0.0]
+                x[0, 4:10] = [0.2, -0.3, 1.5, -3.0, 30.0, -30.0]  # each side of the branch points
                 z = x if name in NEEDS_PRE else _core.activation_forward(CODES[name], x, 1,
                                                                          negative_slope=SLOPE)
             b_arg = bias if kind == FORWARD_EPILOGUE[name] else None

@@ -164,8 +164,13 @@ def test_dispatch_lists_portable_first_and_activates_the_best():
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_one_row_across_row_kernel_chunks(isa, dtype, kind, accumulate):
     # one row of C (predicting one sample) as wide as several chunks of the one-row kernel
-    row_nr = 256 if dtype == np.float32 else 128
-    for N in (1, row_nr - 1, row_nr + 1, 2 * row_nr + 37):
+    # (paths without one: a tile kernel's single row, on the same sizes)
+    row_nr = _core.kernel_info(isa)[np.dtype(dtype).name]["row_nr"] or 64
+    lanes = {"avx512": 64, "avx2": 32}.get(isa, 8) // np.dtype(dtype).itemsize  # one vector
+    # chunks narrower than the kernel's NV vectors take NV/2, NV/4, ... vectors: sizes on each
+    sizes = {1, lanes - 1, lanes + 1, 2 * lanes, 2 * lanes + 1, 4 * lanes, 4 * lanes + 1,
+             row_nr - 1, row_nr, row_nr + 1, 2 * row_nr + 37}
+    for N in sorted(sizes - {0}):
         got, want, mag, _, _ = run(isa, dtype, 1, N, 300, False, False, accumulate, kind)
         np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * 308 * mag + 1e-30,
                                      err_msg=f"{isa} {kind} 1x{N}x300")

@@ -600,6 +600,7 @@ PYBIND11_MODULE(_core, m) {
         auto one = [](auto& g) {
             py::dict d;
             d["name"] = g.name; d["mr"] = g.mr; d["nr"] = g.nr; d["kc"] = g.kc; d["mc"] = g.mc; d["nc"] = g.nc;
+            d["row_nr"] = g.row ? g.row_nr : 0;  // columns per one-row kernel call (0: none)
             return d;
         };
         py::dict d;

@@ -218,6 +218,58 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
     }
 }
 
+// The one-row kernel of ukernel.h's contract (RowKernel) over NV vectors: every k reads one
+// contiguous stretch of b's row k, so B streams in order through NV independent FMA chains.
+// Full: n == NV·lanes, so plain loads and stores (masked stores are slow on AMD).
+template <class V, int NV, bool Full>
+void gemm_row_as(index_t kc, const typename V::scalar* a, index_t cs_a, const typename V::scalar* b,
+                 index_t ldb, typename V::scalar* c, index_t n, bool accumulate,
+                 const Epilogue<typename V::scalar>& ep) {
+    // a is (kc) at stride cs_a, b is (kc, n ≤ NV·lanes) of row stride ldb, c is (n)
+    using T = typename V::scalar;
+    constexpr int L = V::lanes;
+    typename V::mask mask[NV];
+    typename V::reg acc[NV], z[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+        mask[v] = V::tail(n > v * L ? n - v * L : 0);
+        acc[v] = V::zero();
+    }
+    for (index_t k = 0; k < kc; ++k) {
+        const typename V::reg ak = V::set1(a[k * cs_a]);
+        const T* bk = b + k * ldb;
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v)
+            acc[v] = V::fma(ak, Full ? V::loadu(bk + v * L) : V::loadz(mask[v], bk + v * L), acc[v]);
+    }
+    const bool grad = epilogue_uses_z(ep.kind);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+        if (accumulate) acc[v] = V::add(Full ? V::loadu(c + v * L) : V::loadz(mask[v], c + v * L), acc[v]);
+        typename V::reg bias = V::zero();
+        if (epilogue_uses_bias(ep.kind)) bias = Full ? V::loadu(ep.bias + v * L) : V::loadz(mask[v], ep.bias + v * L);
+        acc[v] = epilogue_input<V, Full>(ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
+                                         ep.pre ? ep.pre + v * L : nullptr, z[v]);
+    }
+    epilogue_block_for<V>(ep.kind)(acc, z, NV, ep.param);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+        if constexpr (Full) V::storeu(c + v * L, acc[v]);
+        else V::store(c + v * L, mask[v], acc[v]);
+    }
+}
+
+template <class V, int NV>
+void gemm_row(index_t kc, const typename V::scalar* a, index_t cs_a, const typename V::scalar* b,
+              index_t ldb, typename V::scalar* c, index_t n, bool accumulate,
+              const Epilogue<typename V::scalar>& ep) {
+    if (n == NV * V::lanes) return gemm_row_as<V, NV, true>(kc, a, cs_a, b, ldb, c, n, accumulate, ep);
+    if constexpr (NV > 2) {  // a narrow chunk (a narrow layer, or the row's last chunk): fewer chains
+        if (n <= NV / 2 * V::lanes) return gemm_row<V, NV / 2>(kc, a, cs_a, b, ldb, c, n, accumulate, ep);
+    }
+    gemm_row_as<V, NV, false>(kc, a, cs_a, b, ldb, c, n, accumulate, ep);
+}
+
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.
 template <class V, int M>
 void gemm_ukr_rows(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs_a,

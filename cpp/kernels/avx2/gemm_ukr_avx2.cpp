@@ -113,6 +113,7 @@ struct Ymm<double> {
 };
 
 constexpr int kMR = 6;
+constexpr int kRowVectors = 8;  // 8 accumulators of 16 ymm: 8 FMA chains cover the FMA latency
 
 template <class T>
 void gemm_ukr_avx2(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
@@ -129,6 +130,10 @@ KernelSet kernels() {
     set.dgemm = {gemm_ukr_avx2<double>, kMR, 8, 256, 120, 2048, "dgemm_ukr_avx2_6x8"};
     set.sgemm.pass = epilogue_pass<Ymm<float>>;
     set.dgemm.pass = epilogue_pass<Ymm<double>>;
+    set.sgemm.row = gemm_row<Ymm<float>, kRowVectors>;
+    set.sgemm.row_nr = kRowVectors * Ymm<float>::lanes;
+    set.dgemm.row = gemm_row<Ymm<double>, kRowVectors>;
+    set.dgemm.row_nr = kRowVectors * Ymm<double>::lanes;
     return set;
 }
 

@@ -113,40 +113,6 @@ void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T
     gemm_ukr_rows<Zmm<T>, kMR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
 }
 
-// One row of C in NV vectors: every k reads one contiguous stretch of b's row k.
-template <class T, int NV>
-void gemm_row_avx512(index_t kc, const T* a, index_t cs_a, const T* b, index_t ldb, T* c,
-                     index_t n, bool accumulate, const Epilogue<T>& ep) {
-    // a is (kc) at stride cs_a, b is (kc, n ≤ NV·lanes) of row stride ldb, c is (n)
-    using V = Zmm<T>;
-    constexpr int L = V::lanes;
-    typename V::mask mask[NV];
-    typename V::reg acc[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) {
-        mask[v] = V::tail(n > v * L ? n - v * L : 0);
-        acc[v] = V::zero();
-    }
-    for (index_t k = 0; k < kc; ++k) {
-        const typename V::reg ak = V::set1(a[k * cs_a]);
-        const T* bk = b + k * ldb;
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) acc[v] = V::fma(ak, V::loadz(mask[v], bk + v * L), acc[v]);
-    }
-    const bool grad = epilogue_uses_z(ep.kind);
-    typename V::reg z[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) {
-        if (accumulate) acc[v] = V::add(V::loadz(mask[v], c + v * L), acc[v]);
-        const typename V::reg bias = epilogue_uses_bias(ep.kind) ? V::loadz(mask[v], ep.bias + v * L) : V::zero();
-        acc[v] = epilogue_input<V, false>(ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
-                                          ep.pre ? ep.pre + v * L : nullptr, z[v]);
-    }
-    epilogue_block_for<V>(ep.kind)(acc, z, NV, ep.param);
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) V::store(c + v * L, mask[v], acc[v]);
-}
-
 constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk
 
 }  // namespace
@@ -158,9 +124,9 @@ KernelSet kernels() {
     set.dgemm = {gemm_ukr_avx512<double>, kMR, 16, 256, 120, 2048, "dgemm_ukr_avx512_12x16"};
     set.sgemm.pass = epilogue_pass<Zmm<float>>;
     set.dgemm.pass = epilogue_pass<Zmm<double>>;
-    set.sgemm.row = gemm_row_avx512<float, kRowVectors>;
+    set.sgemm.row = gemm_row<Zmm<float>, kRowVectors>;
     set.sgemm.row_nr = kRowVectors * Zmm<float>::lanes;
-    set.dgemm.row = gemm_row_avx512<double, kRowVectors>;
+    set.dgemm.row = gemm_row<Zmm<double>, kRowVectors>;
     set.dgemm.row_nr = kRowVectors * Zmm<double>::lanes;
     return set;
 }
