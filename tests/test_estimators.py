@@ -1255,3 +1255,26 @@ print((after - before) * 1024)
     grown = int(out.stdout.strip().splitlines()[-1])
     # weights, gradient and Adam moments: 4 x 1e6 x 2 x 8 bytes = 64 MB, plus copies
     assert grown < 300e6, f"fit grew the process by {grown / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("fit_labels,labels", [
+    (np.array([3, 7, 3, 7]), np.array([7, 7, 3, 7, 3])),                        # binary ints
+    (np.array([0, 2, 5, 2]), np.array([5, 0, 2, 2, 0, 5])),                     # multiclass
+    (np.array([0, 2, 5, 2]), np.array([2, 5, 5])),                              # a batch of 2 of 3
+    (np.array([0, 2, 5, 2]), np.array([2, 2])),                                 # a batch of 1 of 3
+    (np.array([False, True, True]), np.array([True, False, False])),            # bool
+    (np.array([-1.0, 0.0, 2.0, 0.0]), np.array([2.0, -0.0, -1.0, 0.0])),        # floats, −0
+    (np.array([1, 2, 3], dtype=np.uint8), np.array([3, 1, 2], dtype=np.int64)),  # other dtype
+    (np.array(["b", "a", "c"]), np.array(["c", "a", "b", "a"])),                # strings
+    (np.array(["x", "y", "z"], dtype=object), np.array(["z", "x", "y"], dtype=object)),
+    (np.array([[0, 1], [1, 1], [1, 0]]), np.array([[1, 0], [0, 0], [1, 1]])),  # multilabel
+])
+def test_label_binarization_is_label_binarizers(fit_labels, labels):
+    """The estimators' one-pass binarization of numeric labels gives LabelBinarizer's result
+    (as bool, C-contiguous); other targets go through LabelBinarizer itself."""
+    from fastmlp._multilayer_perceptron import _binarize_labels, _fit_label_binarizer
+    binarizer = _fit_label_binarizer(fit_labels)
+    got = _binarize_labels(binarizer, labels)
+    want = binarizer.transform(labels).astype(bool)
+    assert got.dtype == bool and got.flags.c_contiguous
+    assert_array_equal(got, want, strict=True)

@@ -1309,6 +1309,26 @@ def _fit_label_binarizer(labels):
     return binarizer
 
 
+def _binarize_labels(binarizer, y):
+    """binarizer.transform(y) as bool. A 1-D numeric target of a single-label model takes one
+    searchsorted pass (LabelBinarizer.transform runs type_of_target and unique over y again, a
+    few ms a fit at 10^4 rows); anything else, or a label outside classes_, takes
+    LabelBinarizer's own path."""
+    classes = binarizer.classes_
+    y = np.asarray(y)
+    if (binarizer.y_type_ in ("binary", "multiclass") and y.ndim == 1 and y.dtype.kind in "biuf"
+            and classes.dtype.kind in "biuf" and len(classes) >= 2):
+        index = np.searchsorted(classes, y)
+        np.minimum(index, len(classes) - 1, out=index)
+        if (classes[index] == y).all():
+            if len(classes) == 2:
+                return (index == 1)[:, None]
+            onehot = np.zeros((y.shape[0], len(classes)), dtype=bool)
+            onehot[np.arange(y.shape[0]), index] = True
+            return onehot
+    return binarizer.transform(y).astype(bool)
+
+
 def _scipy_takes_iprint():
     # scipy 1.15 deprecated L-BFGS-B's iprint (it prints nothing any more)
     major, minor = (int(p) for p in scipy.__version__.split(".")[:2])
@@ -1840,7 +1860,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        y = self._label_binarizer.transform(y).astype(bool)
+        y = _binarize_labels(self._label_binarizer, y)
         return X, y
 
     def _validation_targets(self, y_val):
@@ -1875,7 +1895,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 "validation_data's `y_val` has classes not in `self.classes_`. "
                 f"`self.classes_` has {self.classes_}. 'y_val' has {classes}."
             )
-        return X_val, self._label_binarizer.transform(y_val).astype(bool)
+        return X_val, _binarize_labels(self._label_binarizer, y_val)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
