@@ -989,24 +989,6 @@ def test_n_jobs_bit_identical(kind, solver, variant):
     assert_array_equal(_output(m, X), out_1, strict=True)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_few_row_predictions_that_stream_weights_are_thread_count_free(dtype):
-    """A prediction of 1-4 rows of a model with more than 256 KiB of weights runs on the team
-    (each core streams its share of every layer); any thread count gives the same bits."""
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 300)).astype(dtype)
-    y = rng.integers(0, 3, 40)
-    m = _quiet(MLPClassifier((300, 130), max_iter=1, random_state=0, n_jobs=1).fit, X, y)
-    assert sum(c.nbytes for c in m.coefs_) >= 256 * 1024
-    for rows in (1, 2, 4, 5):
-        outs = []
-        for n_jobs in (1, 2, -1):
-            m.set_params(n_jobs=n_jobs)
-            outs.append(m.predict_proba(X[:rows]))
-        for other in outs[1:]:
-            assert_array_equal(other, outs[0], strict=True)
-
-
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_repeated_fits_bit_identical(kind, solver):

@@ -47,10 +47,6 @@ void require_allocatable(index_t elements, std::size_t element_size) {
 // A training step (forward, loss, backward, optimizer: a dozen barriers) wakes its team only from
 // this many multiply-adds: with 3M (50 → 100 → 1, batch 200) 2 threads were no faster than 1.
 constexpr double kStepTeamMinMacs = double(index_t(1) << 23);
-// A prediction of at most this many rows whose weights take at least this many bytes runs on
-// the team whatever its multiply-adds (see forward_through)
-constexpr index_t kStreamingRows = 4;
-constexpr double kStreamingWeightBytes = 256.0 * 1024.0;
 
 // Rows per block of network_forward: weights are packed once per block, activations take
 // 2 × block × widest layer.
@@ -523,16 +519,9 @@ void forward_through(T* out, const NetSpec& s, const T* params, const InputMatri
     GemmWorkspace<T>& ws = callers_ws;
     ws.prepare(gemm_kernel<T>(active_kernels()),
                std::max({block, s.widest(), X.is_sparse() ? index_t(0) : s.n_inputs()}));
-    double macs = 0.0, weight_bytes = 0.0;
-    for (index_t l = 0; l < stop; ++l) {
-        macs += double(block) * double(s.units[l]) * double(s.units[l + 1]);
-        weight_bytes += double(s.units[l]) * double(s.units[l + 1]) * sizeof(T);
-    }
-    // A few rows stream every weight once, from L3 when the weights outgrow a core's L2: a team
-    // splits each layer's columns the same way on every call, so each core keeps its share of
-    // the weights in its own L2 (one row of 784-256-128-10 float32: 32 -> 20 µs on 2 cores).
-    const bool streams_weights = block <= kStreamingRows && weight_bytes >= kStreamingWeightBytes;
-    run_in_team(n_threads, macs >= double(kTeamMinMacs) || streams_weights, [&] {
+    double macs = 0.0;
+    for (index_t l = 0; l < stop; ++l) macs += double(block) * double(s.units[l]) * double(s.units[l + 1]);
+    run_in_team(n_threads, macs >= double(kTeamMinMacs), [&] {
         for (index_t start = 0; start < N; start += block) {
             const index_t B = std::min(block, N - start);
             const T* inp = nullptr;
