@@ -8,6 +8,7 @@ nn.Sequential with the same weights, ONNX Runtime the skl2onnx conversion. The f
 checked to agree before anything is timed. Threads: every library uses all the machine's cores.
 """
 
+import time
 import warnings
 
 import numpy as np
@@ -82,8 +83,21 @@ def main():
         np.testing.assert_allclose(f(many), ref, rtol=2e-4, atol=2e-6, err_msg=name)
         np.testing.assert_allclose(f(one), sk.predict_proba(one), rtol=2e-4, atol=2e-6,
                                    err_msg=name)
-    lat = {name: best_seconds(lambda: f(one), repeats=7, inner=500) for name, f in libs.items()}
-    thr = {name: best_seconds(lambda: f(many), repeats=5, inner=3) for name, f in libs.items()}
+    # Rounds visit the libraries in turn (best of the rounds per library), so that drift in a
+    # shared machine's load falls on all of them alike rather than on whichever ran last. Each
+    # library's turn starts after a pause long enough for the previous library's worker
+    # threads to stop spinning (ONNX Runtime's and OpenBLAS's keep a core busy for a while after
+    # each call, which no user running one of them alone would see).
+    lat = dict.fromkeys(libs, float("inf"))
+    thr = dict.fromkeys(libs, float("inf"))
+    for _ in range(7):
+        for name, f in libs.items():
+            time.sleep(0.2)
+            lat[name] = min(lat[name], best_seconds(lambda: f(one), repeats=1, inner=500))
+    for _ in range(5):
+        for name, f in libs.items():
+            time.sleep(0.2)
+            thr[name] = min(thr[name], best_seconds(lambda: f(many), repeats=1, inner=3))
     print(f"predict_proba, 784→256→128→10 float32, {threads} threads "
           f"(ratios = peer time / fastmlp time)")
     print("| library | 1 row (µs) | 1-row ratio | 10000 rows (ms) | 10000-row ratio |")
