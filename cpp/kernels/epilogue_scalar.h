@@ -9,8 +9,6 @@
 // compiled with ISA flags is named fastmlp::<isa>::..., which is how tests/test_build.py tells
 // kernel code from the rest in the built module. Other files get fastmlp::baseline.
 #pragma once
-#include <math.h>
-
 #include "../gemm/ukernel.h"
 #include "vector_math.h"
 
@@ -21,15 +19,11 @@
 namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
 
-inline float exp_of(float x) { return expf(x); }
-inline double exp_of(double x) { return exp(x); }
-
-// 1/(1+e^-x) written so that no finite x overflows (the logistic output layer's map)
+// 1/(1+e^-x) without overflow, for the logistic output map: the hidden layers' logistic
+// (vector_math.h), one lane at a time
 template <class T>
 inline T logistic_of(T x) {
-    if (x >= T(0)) return T(1) / (T(1) + exp_of(-x));
-    const T e = exp_of(x);
-    return e / (T(1) + e);
+    return vector_math::logistic<ScalarLane<T>>(x);
 }
 
 // SELU's constants, PyTorch's (Klambauer et al. 2017)
