@@ -51,7 +51,7 @@ SELU_SCALE = 1.0507009873554804934193349852946  # Klambauer et al., as torch.nn.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SLOPE = 0.2  # a non-default negative_slope for leaky_relu
 DTYPES = [np.float32, np.float64]
-# element-wise relative tolerance of one activation (a few libm ulps), by dtype
+# element-wise relative tolerance of one activation (a few ulps), by dtype
 ELEMENT_RTOL = {np.float32: 3e-6, np.float64: 1e-14}
 MARGIN = 1e-2
 FD_STEP = 1e-6
