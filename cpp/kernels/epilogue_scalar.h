@@ -10,11 +10,7 @@
 // kernel code from the rest in the built module. Other files get fastmlp::baseline.
 #pragma once
 #include "../gemm/ukernel.h"
-#include "vector_math.h"
-
-#ifndef FASTMLP_ISA_NAMESPACE
-#define FASTMLP_ISA_NAMESPACE baseline
-#endif
+#include "vector_math.h"  // also names FASTMLP_ISA_NAMESPACE baseline where no kernel file did
 
 namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
