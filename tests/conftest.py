@@ -7,8 +7,8 @@ each example; test_build.py, which checks the built module and picks paths by FA
 once, and so do the input validation tests of test_hostile_input.py (what they check happens
 before any kernel runs; the numerics, thread and estimator tests cover every path) and the tests
 of what does not depend on the kernels: progress bars, plots, examples, ONNX export, dask,
-thread control (test_progress.py, test_plot.py, test_examples.py, test_onnx.py, test_dask.py,
-test_thread_control.py).
+thread control, the PyTorch recording check (test_progress.py, test_plot.py, test_examples.py,
+test_onnx.py, test_dask.py, test_thread_control.py, test_torch_reference.py).
 """
 
 import collections
@@ -30,7 +30,7 @@ PATHS_UNDER_TEST = ALL_PATHS if _WANTED == "all" else ALL_PATHS[-1:]
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
     "test_build", "test_dask", "test_examples", "test_gemm", "test_hostile_input",
     "test_memory_growth", "test_onnx", "test_plot", "test_progress", "test_properties",
-    "test_thread_control",
+    "test_thread_control", "test_torch_reference",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends
