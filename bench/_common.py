@@ -34,6 +34,9 @@ def fma_peak(threads, isa=None):
     out = Path(tempfile.mkdtemp()) / "fma_peak"
     subprocess.run(["cc", "-O3", "-fopenmp", *flags, str(HERE / "fma_peak.c"), "-o", str(out)],
                    check=True)
+    # worker threads of a library that just ran (OpenBLAS, PyTorch's OpenMP) spin for a while
+    # after their last call; measured among them, the 2-thread peak came out at half
+    time.sleep(1.0)
     text = subprocess.run([str(out), str(threads), "40000000"], check=True, capture_output=True,
                           text=True).stdout
     f32, f64 = (float(x) for x in text.split())

@@ -4,11 +4,12 @@ on MLP shapes M×K→N (batch rows × input features → output features), in on
     python bench/bench_gemm.py [--threads 1 2] [--quick]
 
 fastmlp is timed through its private `_core.gemm` hook, which also allocates the output each call
-(numpy's `a @ b` does the same). Ratios > 1 mean fastmlp is faster; % peak is against the FMA
+(numpy's `a @ b` does the same; the tests' NaN fill of it is off here). Ratios > 1 mean fastmlp is faster; % peak is against the FMA
 peak measured by bench/fma_peak.c for the same thread count.
 """
 
 import argparse
+import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -36,17 +37,22 @@ def rows(threads, quick=False):
             b = rng.random((K, N)).astype(dtype)
             flops = 2.0 * M * N * K
             inner = max(1, int(3e8 / flops))
+            # each library starts after a pause in which the previous one's worker threads stop
+            # spinning (OpenBLAS's, PyTorch's OpenMP team): on 2 cores they took half the machine
             with threadpool_limits(threads):
                 t_numpy = best_seconds(lambda: a @ b, inner=inner)
             t_torch = None
             if torch is not None:
+                time.sleep(0.3)
                 torch.set_num_threads(threads)
                 ta, tb = torch.from_numpy(a), torch.from_numpy(b)
                 t_torch = best_seconds(lambda: ta @ tb, inner=inner)
             fm = {}
             for isa in _core.available_isas():
+                time.sleep(0.3)
                 fm[isa] = best_seconds(
-                    lambda: _core.gemm(a, b, False, False, None, 0, None, None, isa, threads, False),
+                    lambda: _core.gemm(a, b, False, False, None, 0, None, None, isa, threads, False,
+                                       poison_c=False),
                     inner=inner)
             best_isa = _core.available_isas()[-1]
             out.append({

@@ -52,7 +52,8 @@ def edge_sizes(isa, dtype):
     return ms, ns, ks
 
 
-def run(isa, dtype, M, N, K, trans_a, trans_b, accumulate, kind, n_threads=1, seed=0):
+def run(isa, dtype, M, N, K, trans_a, trans_b, accumulate, kind, n_threads=1, seed=0,
+        col_sums=True):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(dtype)
     b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(dtype)
@@ -69,7 +70,7 @@ def run(isa, dtype, M, N, K, trans_a, trans_b, accumulate, kind, n_threads=1, se
         else:
             z = rng.uniform(-1, 1, (M, N)).astype(dtype)
     got, col_sums = _core.gemm(a, b, trans_a, trans_b, C, EPILOGUES[kind], bias, z, isa,
-                               n_threads, True)
+                               n_threads, col_sums)
     want = reference(A, B, C, kind, bias, z)
     magnitude = np.abs(A.astype(np.float64)) @ np.abs(B.astype(np.float64)) + 1.0
     if C is not None:
@@ -82,15 +83,33 @@ def run(isa, dtype, M, N, K, trans_a, trans_b, accumulate, kind, n_threads=1, se
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
-def test_products_on_edge_sizes(isa, dtype, trans_a, trans_b):
+@pytest.mark.parametrize("want_col_sums", [True, False])
+def test_products_on_edge_sizes(isa, dtype, trans_a, trans_b, want_col_sums):
+    # column sums make the GEMM pack B; without them a row-major B this small is read in place
     ms, ns, ks = edge_sizes(isa, dtype)
     for M, N, K in itertools.product(ms, ns, ks):
-        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, trans_a, trans_b, False, "none")
+        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, trans_a, trans_b, False, "none",
+                                          col_sums=want_col_sums)
         assert got.dtype == dtype and got.shape == (M, N)
         np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * K * mag + 1e-30,
                                      err_msg=f"{isa} {M}x{N}x{K}")
-        np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
-                                   rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+        if want_col_sums:
+            np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
+                                       rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_major_b_beyond_l2_is_packed_on_edges(isa, dtype):
+    # a K block of B wider than half of any L2 (4 MiB): packed without being asked for column
+    # sums; rows and columns on the tile edges, K over two blocks
+    info = _core.kernel_info(isa)[np.dtype(dtype).name]
+    N = 4 * 1024 * 1024 // (info["kc"] * np.dtype(dtype).itemsize) + info["nr"] + 1
+    for M in (info["mr"] + 1, 2 * info["mr"] - 1, 17):
+        got, want, mag, _, _ = run(isa, dtype, M, N, info["kc"] + 1, False, False, False,
+                                   "bias_relu", col_sums=False)
+        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (info["kc"] + 9) * mag,
+                                     err_msg=f"{isa} {M}x{N}")
 
 
 @pytest.mark.parametrize("isa", ISAS)

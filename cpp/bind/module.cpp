@@ -515,7 +515,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
         "gemm",
         [](Array<T> a, Array<T> b, bool trans_a, bool trans_b, py::object c, int epilogue,
            py::object bias, py::object z, const std::string& isa, int n_threads, bool col_sums,
-           double param, bool store_pre) -> py::object {
+           double param, bool store_pre, bool poison_c) -> py::object {
             require(a.ndim() == 2 && b.ndim() == 2, "a and b must be 2-D");
             require(epilogue >= 0 && epilogue <= int(EpilogueKind::hard_tanh_grad), "unknown epilogue");
             const index_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
@@ -528,7 +528,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 auto c0 = exact<T>(c, "c");
                 require(c0.ndim() == 2 && c0.shape(0) == M && c0.shape(1) == N, "c must be (M, N)");
                 std::copy_n(c0.data(), c0.size(), out.mutable_data());
-            } else {
+            } else if (poison_c) {  // a kernel that reads C under beta == 0 shows NaN
                 std::fill_n(out.mutable_data(), out.size(), std::numeric_limits<T>::quiet_NaN());
             }
             Epilogue<T> ep;
@@ -568,7 +568,8 @@ void bind_dtype(py::module_& m, const char* suffix) {
         },
         py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("trans_a"), py::arg("trans_b"),
         py::arg("c"), py::arg("epilogue"), py::arg("bias"), py::arg("z"), py::arg("isa"),
-        py::arg("n_threads"), py::arg("col_sums"), py::arg("param") = 0.0, py::arg("store_pre") = false);
+        py::arg("n_threads"), py::arg("col_sums"), py::arg("param") = 0.0, py::arg("store_pre") = false,
+        py::arg("poison_c") = true);
 }
 
 }  // namespace
