@@ -1,7 +1,7 @@
 """Shared test set-up: every test runs on every ISA path this machine has.
 
 The kernel set is chosen per test by the autouse `kernel_path` fixture; tests that pick paths
-themselves (test_gemm.py, which names the ISA in each call; test_memory_growth.py, whose child
+themselves (test_gemm.py and test_optimizer_step.py, which name the ISA in each call; test_memory_growth.py, whose child
 process rotates through every path; test_properties.py, which draws the path with the rest of
 each example; test_build.py, which checks the built module and picks paths by FASTMLP_ARCH) run
 once, and so do the input validation tests of test_hostile_input.py (what they check happens
@@ -30,7 +30,7 @@ PATHS_UNDER_TEST = ALL_PATHS if _WANTED == "all" else ALL_PATHS[-1:]
 MODULES_THAT_PICK_THEIR_OWN_PATH = (
     "test_build", "test_dask", "test_examples", "test_gemm", "test_hostile_input",
     "test_memory_growth", "test_onnx", "test_plot", "test_progress", "test_properties",
-    "test_thread_control", "test_torch_reference",
+    "test_thread_control", "test_torch_reference", "test_optimizer_step",
 )
 
 # Property tests set their own example counts; no deadline, because one example's time depends

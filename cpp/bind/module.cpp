@@ -469,6 +469,44 @@ void bind_dtype(py::module_& m, const char* suffix) {
     },
           py::arg("kind"), py::arg("x").noconvert(), py::arg("n_threads"), py::arg("negative_slope") = 0.01,
           py::arg("return_pre") = false);
+    // One ISA's optimizer step kernel on copies of the arrays, for the tests (the trainers call
+    // the active ISA's through optimizer_update): returns (params, state_1, state_2).
+    m.def(
+        "optimizer_step",
+        [](const std::string& isa, Array<T> params, Array<T> state_1, Array<T> state_2,
+           Array<T> grad, bool adam, bool nesterov, bool weights, bool decay, double alpha,
+           double weight_sum, double lr, double momentum, double beta_1, double beta_2,
+           double epsilon, double keep) {
+            const index_t n = params.size();
+            require(state_1.size() == n && state_2.size() == n && grad.size() == n, "sizes disagree");
+            OptimizerStep<T> s;
+            s.adam = adam;
+            s.nesterov = nesterov;
+            s.weights = weights;
+            s.decay = decay;
+            s.alpha = T(alpha);
+            s.weight_sum = T(weight_sum);
+            s.lr = T(lr);
+            s.momentum = T(momentum);
+            s.beta_1 = T(beta_1);
+            s.beta_2 = T(beta_2);
+            s.one_minus_beta_1 = T(1.0 - beta_1);
+            s.one_minus_beta_2 = T(1.0 - beta_2);
+            s.epsilon = T(epsilon);
+            s.keep = T(keep);
+            Array<T> p(n), a(n), b(n);
+            std::copy_n(params.data(), n, p.mutable_data());
+            std::copy_n(state_1.data(), n, a.mutable_data());
+            std::copy_n(state_2.data(), n, b.mutable_data());
+            gemm_kernel<T>(kernels_for(isa)).step(p.mutable_data(), a.mutable_data(), b.mutable_data(),
+                                                  grad.data(), n, s);
+            return py::make_tuple(p, a, b);
+        },
+        py::arg("isa"), py::arg("params").noconvert(), py::arg("state_1").noconvert(),
+        py::arg("state_2").noconvert(), py::arg("grad").noconvert(), py::arg("adam"),
+        py::arg("nesterov"), py::arg("weights"), py::arg("decay"), py::arg("alpha"),
+        py::arg("weight_sum"), py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta_1") = 0.9,
+        py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-8, py::arg("keep") = 1.0);
     m.def("activation_backward", [](int kind, Array<T> dx, Array<T> out, int n_threads, py::object pre_obj,
                                     double negative_slope) {
         const Activation act = activation_code(kind);

@@ -10,12 +10,15 @@ namespace fastmlp {
 
 namespace {
 
-// The GEMM packs B for panel widths of 8, 16 or 32 only (gemm.cpp); checked here, once, at
-// import, so that nothing can throw inside a parallel region later.
+// The GEMM packs B for panel widths of 8, 16 or 32 only (gemm.cpp), and every set has its
+// required kernels; checked here, once, at import, so that nothing can throw inside a parallel
+// region later.
 template <class T>
-void check_panel_width(const GemmKernel<T>& k) {
+void check_kernel(const GemmKernel<T>& k) {
     if (k.nr != 8 && k.nr != 16 && k.nr != 32)
         throw std::logic_error(std::string(k.name) + ": NR must be 8, 16 or 32");
+    if (!k.ukr || !k.pass || !k.step)
+        throw std::logic_error(std::string(k.name) + ": a required kernel is missing");
 }
 
 struct Table {
@@ -31,8 +34,8 @@ struct Table {
             sets.push_back(avx512::kernels());
 #endif
         for (const KernelSet& k : sets) {
-            check_panel_width(k.sgemm);
-            check_panel_width(k.dgemm);
+            check_kernel(k.sgemm);
+            check_kernel(k.dgemm);
         }
     }
 };

@@ -121,6 +121,29 @@ using RowKernel = void (*)(index_t kc, const T* a, index_t cs_a, const T* b, ind
 template <class T>
 using PassKernel = void (*)(T* x, index_t n, const Epilogue<T>& ep);
 
+// The optimizer's step (required), over one stretch of the flat arenas, all (n):
+//
+//     g = finished gradient (weights: (grad + alpha·w) / Σw, biases: grad / Σw)
+//     sgd:  v' = momentum·v − lr·g;  w += v' (Nesterov: momentum·v' − lr·g)    state_1 = v
+//     adam: m' = β₁m + (1−β₁)g;  v' = β₂v + (1−β₂)g²;  w += −lr·m' / (√v' + ε)  state_1 = m, state_2 = v
+//
+// with lr already bias-corrected for Adam. decay (weights only): w·keep + the update, keep = 1 −
+// lr·weight_decay (AdamW / SGDW). The same IEEE operations in this order on every path.
+template <class T>
+struct OptimizerStep {
+    bool adam = false, nesterov = false;
+    bool weights = false;  // weights take the L2 term (and decay); biases neither
+    bool decay = false;
+    T alpha = T(0), weight_sum = T(1), lr = T(0);
+    T momentum = T(0);
+    T beta_1 = T(0), beta_2 = T(0), one_minus_beta_1 = T(0), one_minus_beta_2 = T(0), epsilon = T(0);
+    T keep = T(1);
+};
+
+template <class T>
+using StepKernel = void (*)(T* params, T* state_1, T* state_2, const T* grad, index_t n,
+                            const OptimizerStep<T>& step);
+
 // One ISA's GEMM kernel for one precision, with the blocking that suits it.
 template <class T>
 struct GemmKernel {
@@ -133,6 +156,7 @@ struct GemmKernel {
     RowKernel<T> row = nullptr;  // optional one-row kernel
     int row_nr = 0;              // columns of C per row-kernel call
     PassKernel<T> pass = nullptr;  // the activation pass
+    StepKernel<T> step = nullptr;  // the optimizer's step, compiled for the same ISA
 };
 
 // The kernels of one ISA, both precisions.

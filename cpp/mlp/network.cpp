@@ -1,6 +1,7 @@
 #include "network.h"
 
 #include "../dispatch/dispatch.h"
+#include "../kernels/finished_gradient.h"
 
 #include <algorithm>
 #include <cmath>
@@ -201,10 +202,18 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
     const T slope = T(s.negative_slope);
 
     // gather the batch: rows of X (dense only; CSR is read in place), Y and the weights, in
-    // plain loops (rows are often a few dozen bytes, too short for a memmove call to pay)
+    // plain loops (rows are often a few dozen bytes, too short for a memmove call to pay).
+    // Shuffled rows of a large X come from memory: the rows a few ahead are asked for while
+    // this one is copied, so their latency overlaps (the copy waited on each row in turn).
     if (!X.is_sparse()) {
+        constexpr index_t kAhead = 8;
+        constexpr index_t kLine = 64 / sizeof(T);
 #pragma omp for schedule(static) nowait
         for (index_t i = 0; i < B; ++i) {
+            if (i + kAhead < B) {
+                const T* next = X.dense + rows[i + kAhead] * C0;
+                for (index_t j = 0; j < C0; j += kLine) __builtin_prefetch(next + j);
+            }
             const T* src = X.dense + rows[i] * C0;
             T* dst = input_.data() + i * C0;
             for (index_t j = 0; j < C0; ++j) dst[j] = src[j];
@@ -289,13 +298,6 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
     }
 }
 
-// scikit-learn's gradient from the raw sum: weights take the L2 term, (raw + alpha·w) / Σw;
-// biases raw / Σw.
-template <bool Weight, class T>
-inline T finished_gradient(T raw, T param, T alpha, T weight_sum) {
-    return Weight ? (raw + alpha * param) / weight_sum : raw / weight_sum;
-}
-
 template <class T>
 void Trainer<T>::l2_term(const T* params, double alpha, double weight_sum) {
     if (alpha == 0.0) {
@@ -326,37 +328,20 @@ void Trainer<T>::clip_gradient(T* grad, const T* params, double alpha, double we
 
 namespace {
 
-// The optimizer's pass over [begin, end) of the arenas, weights ([0, n_coefs)) or biases, with
-// the gradient finished on the fly. Team code with no barrier at the end.
-// Decay: the weights' decoupled weight decay, params·keep (keep = 1 - lr·weight_decay) before
-// the step is added, as torch.optim.AdamW.
-template <bool Weight, bool Decay = false, class T>
-void sgd_range(T* params, T* vel, const T* grad, index_t begin, index_t end, T a, T scale, T mu,
-               T lr, bool nesterov, T keep = T(1)) {
+// The active ISA's step kernel over [begin, end) of the arenas, in fixed chunks shared out
+// among the team (each element's step is independent: any split gives the same bits). Team code
+// with no barrier at the end.
+template <class T>
+void step_range(T* params, T* state_1, T* state_2, const T* grad, index_t begin, index_t end,
+                const OptimizerStep<T>& step) {
+    constexpr index_t kChunk = 4096;
+    const StepKernel<T> kernel = gemm_kernel<T>(active_kernels()).step;
+    const index_t chunks = (end - begin + kChunk - 1) / kChunk;
 #pragma omp for schedule(static) nowait
-    for (index_t i = begin; i < end; ++i) {
-        const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
-        const T v = mu * vel[i] - lr * g;
-        vel[i] = v;
-        if constexpr (Decay)
-            params[i] = params[i] * keep + (nesterov ? mu * v - lr * g : v);
-        else
-            params[i] += nesterov ? mu * v - lr * g : v;
-    }
-}
-
-template <bool Weight, bool Decay = false, class T>
-void adam_range(T* params, T* m, T* v, const T* grad, index_t begin, index_t end, T a, T scale,
-                T lr, T b1, T b2, T one_b1, T one_b2, T eps, T keep = T(1)) {
-#pragma omp for schedule(static) nowait
-    for (index_t i = begin; i < end; ++i) {
-        const T g = finished_gradient<Weight>(grad[i], params[i], a, scale);
-        m[i] = b1 * m[i] + one_b1 * g;
-        v[i] = b2 * v[i] + one_b2 * (g * g);
-        if constexpr (Decay)
-            params[i] = params[i] * keep + (-lr * m[i]) / (std::sqrt(v[i]) + eps);
-        else
-            params[i] += (-lr * m[i]) / (std::sqrt(v[i]) + eps);
+    for (index_t c = 0; c < chunks; ++c) {
+        const index_t at = begin + c * kChunk;
+        kernel(params + at, state_1 + at, state_2 ? state_2 + at : nullptr, grad + at,
+               std::min(kChunk, end - at), step);
     }
 }
 
@@ -367,31 +352,36 @@ void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, 
                       index_t n_coefs, double weight_sum, const Hyper& h, std::int64_t step) {
     // params, grad and the state arrays are (n), all in the arena layout; grad is the raw sum
     // Xᵀ·delta (and Σ delta), finished here in the same pass as the step
-    const T a = T(h.alpha), scale = T(weight_sum);
+    OptimizerStep<T> s;
+    s.alpha = T(h.alpha);
+    s.weight_sum = T(weight_sum);
+    s.weights = true;
+    // the decoupled weight decay shrinks by the schedule's rate, without Adam's bias correction
+    s.decay = h.weight_decay > 0.0;
+    s.keep = T(1.0 - h.learning_rate * h.weight_decay);
+    T* state_1 = state.velocity;
+    T* state_2 = nullptr;
     if (h.solver == Solver::sgd) {
-        const T mu = T(h.momentum), lr = T(h.learning_rate);
-        if (h.weight_decay > 0.0)
-            sgd_range<true, true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr,
-                                  h.nesterov, T(1.0 - h.learning_rate * h.weight_decay));
-        else
-            sgd_range<true>(params, state.velocity, grad, 0, n_coefs, a, scale, mu, lr, h.nesterov);
-        sgd_range<false>(params, state.velocity, grad, n_coefs, n, a, scale, mu, lr, h.nesterov);
+        s.momentum = T(h.momentum);
+        s.lr = T(h.learning_rate);
+        s.nesterov = h.nesterov;
     } else {
         const double t = double(step);
-        const T lr = T(h.learning_rate * std::sqrt(1.0 - std::pow(h.beta_2, t)) /
-                       (1.0 - std::pow(h.beta_1, t)));
-        const T b1 = T(h.beta_1), b2 = T(h.beta_2), one_b1 = T(1.0 - h.beta_1),
-                one_b2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
-        // AdamW decays by the schedule's rate, without Adam's bias correction
-        if (h.weight_decay > 0.0)
-            adam_range<true, true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2,
-                                   one_b1, one_b2, eps, T(1.0 - h.learning_rate * h.weight_decay));
-        else
-            adam_range<true>(params, state.m, state.v, grad, 0, n_coefs, a, scale, lr, b1, b2,
-                             one_b1, one_b2, eps);
-        adam_range<false>(params, state.m, state.v, grad, n_coefs, n, a, scale, lr, b1, b2,
-                          one_b1, one_b2, eps);
+        s.adam = true;
+        s.lr = T(h.learning_rate * std::sqrt(1.0 - std::pow(h.beta_2, t)) /
+                 (1.0 - std::pow(h.beta_1, t)));
+        s.beta_1 = T(h.beta_1);
+        s.beta_2 = T(h.beta_2);
+        s.one_minus_beta_1 = T(1.0 - h.beta_1);
+        s.one_minus_beta_2 = T(1.0 - h.beta_2);
+        s.epsilon = T(h.epsilon);
+        state_1 = state.m;
+        state_2 = state.v;
     }
+    step_range(params, state_1, state_2, grad, 0, n_coefs, s);
+    s.weights = false;
+    s.decay = false;
+    step_range(params, state_1, state_2, grad, n_coefs, n, s);
 #pragma omp barrier
 }
 

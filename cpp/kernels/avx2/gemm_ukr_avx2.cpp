@@ -6,6 +6,7 @@
 
 #include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
+#include "../optimizer_step.h"
 
 namespace fastmlp::avx2 {
 namespace {
@@ -130,6 +131,8 @@ KernelSet kernels() {
     set.dgemm = {gemm_ukr_avx2<double>, kMR, 8, 256, 120, 2048, "dgemm_ukr_avx2_6x8"};
     set.sgemm.pass = epilogue_pass<Ymm<float>>;
     set.dgemm.pass = epilogue_pass<Ymm<double>>;
+    set.sgemm.step = optimizer_step<float>;
+    set.dgemm.step = optimizer_step<double>;
     set.sgemm.row = gemm_row<Ymm<float>, kRowVectors>;
     set.sgemm.row_nr = kRowVectors * Ymm<float>::lanes;
     set.dgemm.row = gemm_row<Ymm<double>, kRowVectors>;

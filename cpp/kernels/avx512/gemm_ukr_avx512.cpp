@@ -6,6 +6,7 @@
 
 #include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
+#include "../optimizer_step.h"
 
 namespace fastmlp::avx512 {
 namespace {
@@ -124,6 +125,8 @@ KernelSet kernels() {
     set.dgemm = {gemm_ukr_avx512<double>, kMR, 16, 256, 120, 2048, "dgemm_ukr_avx512_12x16"};
     set.sgemm.pass = epilogue_pass<Zmm<float>>;
     set.dgemm.pass = epilogue_pass<Zmm<double>>;
+    set.sgemm.step = optimizer_step<float>;
+    set.dgemm.step = optimizer_step<double>;
     set.sgemm.row = gemm_row<Zmm<float>, kRowVectors>;
     set.sgemm.row_nr = kRowVectors * Zmm<float>::lanes;
     set.dgemm.row = gemm_row<Zmm<double>, kRowVectors>;

@@ -4,6 +4,7 @@
 #define FASTMLP_ISA_NAMESPACE portable
 #include "../gemm_tile_simd.h"
 #include "../kernel_sets.h"
+#include "../optimizer_step.h"
 
 namespace fastmlp::portable {
 namespace {
@@ -44,6 +45,8 @@ KernelSet kernels() {
     set.dgemm = {gemm_ukr_portable<double, 4, 8>, 4, 8, 256, 128, 4096, "dgemm_ukr_portable_4x8"};
     set.sgemm.pass = epilogue_pass<ScalarLane<float>>;
     set.dgemm.pass = epilogue_pass<ScalarLane<double>>;
+    set.sgemm.step = optimizer_step<float>;
+    set.dgemm.step = optimizer_step<double>;
     return set;
 }
 
