@@ -35,7 +35,14 @@ constexpr index_t kTeamMinMacs = index_t(1) << 21;
 // f is team code and must not throw: no exception may cross an OpenMP region.
 template <class F>
 void run_in_team(int n_threads, bool parallel, F&& f) noexcept {
-#pragma omp parallel num_threads(n_threads) if (parallel && n_threads > 1)
+    // without a team, no parallel region at all: an inactive one still costs libgomp a team
+    // set-up per call (a one-row prediction makes one); f's orphaned worksharing constructs
+    // then bind to the calling thread alone
+    if (!parallel || n_threads <= 1) {
+        f();
+        return;
+    }
+#pragma omp parallel num_threads(n_threads)
     f();
 }
 

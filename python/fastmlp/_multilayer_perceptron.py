@@ -514,12 +514,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         returns None instead when X holds NaN or infinity."""
         if params is None:
             params = self._arena()
+        # an array the core reads as it is skips _core_input's checks (~2 µs of a 1-row predict)
+        ready = (type(X) is np.ndarray and X.dtype == params.dtype and X.flags.c_contiguous
+                 and X.flags.aligned)
         return _core.forward(
             self._params_units,
             self._hidden_codes(len(self._params_units) - 2),
             _OUTPUT_ACTIVATIONS[output or self.out_activation_],
             params,
-            _core_input(X, params.dtype),
+            X if ready else _core_input(X, params.dtype),
             self._n_threads(),
             check_finite,
             negative_slope=float(self.negative_slope),
