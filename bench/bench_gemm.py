@@ -4,8 +4,8 @@ on MLP shapes M×K→N (batch rows × input features → output features), in on
     python bench/bench_gemm.py [--threads 1 2] [--quick]
 
 fastmlp is timed through its private `_core.gemm` hook, which also allocates the output each call
-(numpy's `a @ b` does the same; the tests' NaN fill of it is off here). Ratios > 1 mean fastmlp is faster; % peak is against the FMA
-peak measured by bench/fma_peak.c for the same thread count.
+(numpy's `a @ b` does the same; the tests' NaN fill of it is off here). Ratios > 1 mean fastmlp
+is faster; % peak is against the FMA peak measured by bench/fma_peak.c for the same thread count.
 """
 
 import argparse

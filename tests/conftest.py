@@ -1,10 +1,10 @@
 """Shared test set-up: every test runs on every ISA path this machine has.
 
 The kernel set is chosen per test by the autouse `kernel_path` fixture; tests that pick paths
-themselves (test_gemm.py and test_optimizer_step.py, which name the ISA in each call; test_memory_growth.py, whose child
-process rotates through every path; test_properties.py, which draws the path with the rest of
-each example; test_build.py, which checks the built module and picks paths by FASTMLP_ARCH) run
-once, and so do the input validation tests of test_hostile_input.py (what they check happens
+themselves (test_gemm.py and test_optimizer_step.py, which name the ISA in each call;
+test_memory_growth.py, whose child process rotates through every path; test_properties.py, which
+draws the path with the rest of each example; test_build.py, which checks the built module and
+picks paths by FASTMLP_ARCH) run once, and so do the input validation tests of test_hostile_input.py (what they check happens
 before any kernel runs; the numerics, thread and estimator tests cover every path) and the tests
 of what does not depend on the kernels: progress bars, plots, examples, ONNX export, dask,
 thread control, the PyTorch recording check (test_progress.py, test_plot.py, test_examples.py,

@@ -1,9 +1,14 @@
 // scikit-learn's gradient from the raw sum Xᵀ·delta (or Σ delta): weights take the L2 term,
-// (raw + alpha·w) / Σw; biases raw / Σw. Internal linkage, so that the copy a per-ISA kernel file
-// compiles with its flags is never the one the baseline code calls.
+// (raw + alpha·w) / Σw; biases raw / Σw. Like epilogue_scalar.h, each translation unit's copy has
+// internal linkage in its ISA's namespace (fastmlp::baseline outside the kernel files), so that a
+// copy compiled with a kernel file's flags is never the one the baseline code calls.
 #pragma once
 
-namespace fastmlp {
+#ifndef FASTMLP_ISA_NAMESPACE
+#define FASTMLP_ISA_NAMESPACE baseline
+#endif
+
+namespace fastmlp::FASTMLP_ISA_NAMESPACE {
 namespace {
 
 template <bool Weight, class T>
@@ -12,4 +17,8 @@ inline T finished_gradient(T raw, T param, T alpha, T weight_sum) {
 }
 
 }  // namespace
+}  // namespace fastmlp::FASTMLP_ISA_NAMESPACE
+
+namespace fastmlp {
+using namespace FASTMLP_ISA_NAMESPACE;
 }  // namespace fastmlp
