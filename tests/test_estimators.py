@@ -1278,3 +1278,30 @@ def test_label_binarization_is_label_binarizers(fit_labels, labels):
     want = binarizer.transform(labels).astype(bool)
     assert got.dtype == bool and got.flags.c_contiguous
     assert_array_equal(got, want, strict=True)
+
+
+@pytest.mark.parametrize("fit_labels", [
+    np.array([3, 7, 3, 7]),                                       # binary ints
+    np.array([0, 2, 5, 2]),                                       # multiclass
+    np.array([False, True, True]),                                # bool
+    np.array([-1.0, 0.0, 2.0, 0.0]),                              # floats
+    np.array(["b", "a", "c"]),                                    # strings
+    np.array(["x", "y"], dtype=object),                           # binary objects
+    np.array([[0, 1], [1, 1], [1, 0]]),                           # multilabel
+])
+def test_labels_from_output_are_label_binarizers(fit_labels):
+    """predict's decoding of the network's output gives LabelBinarizer.inverse_transform's
+    labels, dtype included: argmax ties go to the first class, a binary output of exactly 0.5
+    to the negative class."""
+    from fastmlp._multilayer_perceptron import _fit_label_binarizer, _labels_from_output
+    binarizer = _fit_label_binarizer(fit_labels)
+    n_out = 1 if binarizer.y_type_ == "binary" else len(binarizer.classes_)
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        out = rng.random((50, n_out)).astype(dtype)
+        out[:5] = 0.5  # ties across classes and the binary threshold
+        out[5:10, :] = out[5:10, :1]
+        if binarizer.y_type_ == "binary":
+            out = out.ravel()
+        got = _labels_from_output(binarizer, out)
+        assert_array_equal(got, binarizer.inverse_transform(out), strict=True)
