@@ -1,7 +1,7 @@
 """The blocked GEMM on every ISA path this machine runs, against a NumPy float64 reference.
 
 Sizes sit on each kernel's edges: 1, MR-1, MR+1 rows, NR-1, NR+1 columns, KC+1 depth (and the
-depth whose rows are 1 KiB apart, where A is packed rather than read in place); the three
+depth whose rows are 2 KiB apart, where A is packed rather than read in place); the three
 operand layouts of a training step (A·B, A·Bᵀ, Aᵀ·B) and every epilogue. C starts as NaN when not
 accumulating, so a kernel that reads C under beta == 0 fails.
 """
@@ -49,8 +49,8 @@ def edge_sizes(isa, dtype):
     mr, nr, kc = info["mr"], info["nr"], info["kc"]
     ms = sorted({1, mr - 1, mr, mr + 1, 2 * mr + 1})
     ns = sorted({1, nr - 1, nr + 1, 2 * nr + 3})
-    # K of 1 KiB rows: a row-major A is packed (its rows would share L1 sets), else read in place
-    ks = sorted({1, 7, 1024 // np.dtype(dtype).itemsize, kc + 1})
+    # K of 2 KiB rows: a row-major A is packed (its rows would share L1 sets), else read in place
+    ks = sorted({1, 7, 2048 // np.dtype(dtype).itemsize, kc + 1})
     return ms, ns, ks
 
 

@@ -151,13 +151,15 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
     const index_t mc_max = even_block(M, ker.mc, MR);
     const index_t k_blocks = std::max<index_t>(1, ceil_div(K, kc_max));
     // A is read in place, its MC × KC block staying in L2 across the panels of B, unless its
-    // rows would be a multiple of 1 KiB apart: then the MR rows of a sliver fall into a few L1
-    // sets and evict each other on every k (K = 1024 ran at half speed), so it is packed. (Large
-    // blocks were packed too until the copy, a strided gather, measured slower than reading in
-    // place on every path: 4096×784→256 went from 142 to 171 GFLOP/s on AVX-512, 83 to 95 on
-    // AVX2, and Xᵀ·dY over 20000 rows gained 5-20%.)
+    // rows would be a multiple of 2 KiB apart: then the MR rows of a sliver fall into one or two
+    // of L1's 64 sets, more lines than an 8-way L1 holds beside B's, and evict each other on
+    // every k (K = 1024 ran at half speed), so it is packed. Rows 1 KiB apart spread over four
+    // sets and read well in place (4096×256→128: 168 → 202 GFLOP/s on one AVX-512 thread, 287
+    // → 374 on two, 88 → 104 on AVX2). (Large blocks were packed too until the copy, a strided
+    // gather, measured slower than reading in place on every path: 4096×784→256 went from 142
+    // to 171 GFLOP/s on AVX-512, 83 to 95 on AVX2, and Xᵀ·dY over 20000 rows gained 5-20%.)
     const std::size_t row_bytes = std::size_t(A.rs) * sizeof(T);
-    const bool pack_a = A.cs == 1 && M > 1 && row_bytes % 1024 == 0;
+    const bool pack_a = A.cs == 1 && M > 1 && row_bytes % 2048 == 0;
     // B is packed when its rows are not contiguous, when its column sums are wanted, or when
     // many rows of C meet a K block of B that outgrows L2; otherwise (a few rows, e.g.
     // predicting one sample, or a weight matrix whose block stays in L2) the kernels read a
