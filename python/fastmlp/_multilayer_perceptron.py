@@ -30,7 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
+from sklearn.utils import TransformerTags, check_random_state, column_or_1d
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -1030,7 +1030,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle and self.solver != "rprop":  # full batch: order is moot
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # sklearn.utils.shuffle's draw and result, without its per-call validation
+                    # and indexing dispatch (~0.4 ms an epoch at 20000 rows)
+                    order = np.arange(sample_idx.shape[0])
+                    self._random_state.shuffle(order)
+                    sample_idx = sample_idx[order]
                 seed = 0
                 if dropout is not None:  # drawn only then: the default's draws stay sklearn's
                     seed = int(self._random_state.randint(np.iinfo(np.int64).max))
