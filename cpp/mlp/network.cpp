@@ -570,12 +570,16 @@ bool all_finite(const InputMatrix<T>& X, int n_threads) {
     const T* p = X.is_sparse() ? X.data : X.dense;
     const index_t n = X.is_sparse() ? X.indptr[X.rows] : X.rows * X.cols;
     Bits bad = 0;  // OR is order-free: any split gives the same answer
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(| : bad) if (n >= kTeamMinMacs)
-    for (index_t i = 0; i < n; ++i) {
-        Bits b;
-        std::memcpy(&b, p + i, sizeof b);
-        bad |= Bits((b & exponent) == exponent);
-    }
+    // through run_in_team: a small X (one row) is scanned without any parallel region, whose
+    // set-up cost a futex call per prediction even when inactive
+    run_in_team(n_threads, n >= kTeamMinMacs, [&] {
+#pragma omp for schedule(static) reduction(| : bad)
+        for (index_t i = 0; i < n; ++i) {
+            Bits b;
+            std::memcpy(&b, p + i, sizeof b);
+            bad |= Bits((b & exponent) == exponent);
+        }
+    });
     return bad == 0;
 }
 
