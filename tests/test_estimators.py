@@ -1305,3 +1305,19 @@ def test_labels_from_output_are_label_binarizers(fit_labels):
             out = out.ravel()
         got = _labels_from_output(binarizer, out)
         assert_array_equal(got, binarizer.inverse_transform(out), strict=True)
+
+
+@pytest.mark.parametrize("n", [1, 2, 37, 20000])
+def test_epoch_shuffle_is_sklearn_utils_shuffle(n):
+    """The epoch's order is sklearn.utils.shuffle's: the same result from the same state, and
+    the same state afterwards (so every later draw stays scikit-learn's)."""
+    from sklearn.utils import shuffle
+
+    from fastmlp._multilayer_perceptron import _shuffled
+    sample_idx = np.random.RandomState(1).permutation(n)
+    ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
+    for _ in range(3):
+        got, want = _shuffled(sample_idx, ours), shuffle(sample_idx, random_state=theirs)
+        assert_array_equal(got, want, strict=True)
+        sample_idx = got
+    assert ours.randint(1 << 30) == theirs.randint(1 << 30)

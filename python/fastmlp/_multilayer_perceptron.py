@@ -1030,11 +1030,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle and self.solver != "rprop":  # full batch: order is moot
-                    # sklearn.utils.shuffle's draw and result, without its per-call validation
-                    # and indexing dispatch (~0.4 ms an epoch at 20000 rows)
-                    order = np.arange(sample_idx.shape[0])
-                    self._random_state.shuffle(order)
-                    sample_idx = sample_idx[order]
+                    sample_idx = _shuffled(sample_idx, self._random_state)
                 seed = 0
                 if dropout is not None:  # drawn only then: the default's draws stay sklearn's
                     seed = int(self._random_state.randint(np.iinfo(np.int64).max))
@@ -1334,6 +1330,15 @@ def _binarize_labels(binarizer, y):
             onehot[np.arange(y.shape[0]), index] = True
             return onehot
     return binarizer.transform(y).astype(bool)
+
+
+def _shuffled(sample_idx, random_state):
+    """sklearn.utils.shuffle(sample_idx, random_state=random_state): the same draw from
+    random_state and the same result, without its per-call validation and indexing dispatch
+    (~0.4 ms an epoch at 20000 rows)."""
+    order = np.arange(sample_idx.shape[0])
+    random_state.shuffle(order)
+    return sample_idx[order]
 
 
 def _labels_from_output(binarizer, y_pred):
