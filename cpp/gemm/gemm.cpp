@@ -147,6 +147,28 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
     }
     const index_t MR = ker.mr, NR = ker.nr;
     const index_t kc_max = even_block(K, ker.kc, 1);
+    if (N == 1 && ker.row && A.rs == 1 && ldc == 1 && ep.kind == EpilogueKind::none) {
+        // one column from a transposed A (Xᵀ·δ, the last layer's weight gradient of a binary or
+        // single-output model): its transpose cᵀ = bᵀ·Aᵀ is one row over A's contiguous rows,
+        // which the row kernel streams in order, where a tile would spend a vector on one column
+        const index_t n_chunks = ceil_div(M, ker.row_nr);
+#pragma omp for schedule(static) nowait
+        for (index_t chunk = 0; chunk < n_chunks; ++chunk) {
+            const index_t i0 = chunk * ker.row_nr;
+            ker.row(K, B.p, B.rs, A.p + i0, A.cs, C + i0, std::min<index_t>(ker.row_nr, M - i0),
+                    accumulate, ep);
+        }
+        if (b_col_sums) {
+#pragma omp single nowait
+            for (index_t pc = 0; pc < K; pc += kc_max) {  // summed by K block, as packing does
+                T sum = T(0);
+                for (index_t k = pc; k < std::min(K, pc + kc_max); ++k) sum += B.p[k * B.rs];
+                b_col_sums[0] += sum;
+            }
+        }
+#pragma omp barrier
+        return;
+    }
     const index_t nc_max = even_block(N, ker.nc, NR);
     const index_t mc_max = even_block(M, ker.mc, MR);
     const index_t k_blocks = std::max<index_t>(1, ceil_div(K, kc_max));
