@@ -35,14 +35,13 @@ void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc
                   T* col_sums) {
     T sums[NR] = {};
     if (B.cs == 1 && n == NR) {
-        for (index_t k = 0; k < kc; ++k) {
-            const T* src = B.p + (k0 + k) * B.rs + j0;
-            T* d = dst + k * NR;
-            for (int j = 0; j < NR; ++j) {
-                d[j] = src[j];
-                sums[j] += src[j];
-            }
-        }
+        // the copy, then the sums over the packed panel (still in L1): written together, the
+        // compiler kept NR scalar loads, stores and adds per row; apart, both vectorise
+        for (index_t k = 0; k < kc; ++k)
+            std::memcpy(dst + k * NR, B.p + (k0 + k) * B.rs + j0, NR * sizeof(T));
+        if (col_sums)
+            for (index_t k = 0; k < kc; ++k)
+                for (int j = 0; j < NR; ++j) sums[j] += dst[k * NR + j];
     } else {
         for (index_t k = 0; k < kc; ++k) {
             T* d = dst + k * NR;
