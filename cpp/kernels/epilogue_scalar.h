@@ -83,11 +83,11 @@ inline T apply_epilogue(EpilogueKind kind, T c, T bias, T z, T s = T(0)) {
     }
 }
 
-inline bool epilogue_uses_bias(EpilogueKind k) {
+constexpr bool epilogue_uses_bias(EpilogueKind k) {
     return (k >= EpilogueKind::bias && k <= EpilogueKind::bias_tanh) ||
            (k >= EpilogueKind::bias_leaky_relu && k <= EpilogueKind::bias_hard_tanh);
 }
-inline bool epilogue_uses_z(EpilogueKind k) { return is_grad_epilogue(k); }
+constexpr bool epilogue_uses_z(EpilogueKind k) { return is_grad_epilogue(k); }
 
 }  // namespace
 }  // namespace fastmlp::FASTMLP_ISA_NAMESPACE

@@ -79,20 +79,24 @@ EpilogueBlock<V> epilogue_block_for(EpilogueKind kind) {
 
 // The epilogue's inputs for one vector of C's row (lanes m; Whole: every lane is in C, so plain
 // loads and stores): v gets the bias of a forward kind, which also stores it to pre when the
-// kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise).
+// kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise). kind is
+// ep.kind, passed apart so that a caller that knows it at compile time folds the branches.
 template <class V, bool Whole>
-inline typename V::reg epilogue_input(const Epilogue<typename V::scalar>& ep, typename V::reg v,
-                                      typename V::mask m, typename V::reg bias,
-                                      const typename V::scalar* z, typename V::scalar* pre,
-                                      typename V::reg& z_out) {
+[[gnu::always_inline]] inline typename V::reg epilogue_input(EpilogueKind kind,
+                                                             const Epilogue<typename V::scalar>& ep,
+                                                             typename V::reg v, typename V::mask m,
+                                                             typename V::reg bias,
+                                                             const typename V::scalar* z,
+                                                             typename V::scalar* pre,
+                                                             typename V::reg& z_out) {
     z_out = V::zero();
-    if (epilogue_uses_bias(ep.kind)) {
+    if (epilogue_uses_bias(kind)) {
         v = V::add(v, bias);
-        if (epilogue_stores_pre(ep.kind) && pre) {
+        if (epilogue_stores_pre(kind) && pre) {
             if constexpr (Whole) V::storeu(pre, v);
             else V::store(pre, m, v);
         }
-    } else if (epilogue_uses_z(ep.kind)) {
+    } else if (epilogue_uses_z(kind)) {
         z_out = Whole ? V::loadu(z) : V::loadz(m, z);
     }
     return v;
@@ -128,6 +132,87 @@ void epilogue_pass(typename V::scalar* x, index_t n, const Epilogue<typename V::
             const index_t at = j + q * L;
             if (n - at >= L) V::storeu(x + at, v[q]);
             else V::store(x + at, V::tail(n - at), v[q]);
+        }
+    }
+}
+
+// A finished tile stored through kind Kind's epilogue, row by row: the old C when accumulating,
+// the bias or z, the math, one store per vector. Kind is a constant, so every branch on it folds
+// and each row's vectors stay in registers (a switch on the kind per vector, the generic path
+// below, cost 40 % of a K = 20 tile).
+template <class V, int M, int NV, bool FullWidth, EpilogueKind Kind>
+[[gnu::always_inline]] inline void store_tile_as(const typename V::reg* c0, const typename V::reg* c1,
+                                                 typename V::scalar* c, index_t ldc,
+                                                 typename V::mask m0, typename V::mask m1,
+                                                 bool accumulate,
+                                                 const Epilogue<typename V::scalar>& ep) {
+    using T = typename V::scalar;
+    constexpr int L = V::lanes;
+    typename V::reg bias0 = V::zero(), bias1 = V::zero();
+    if constexpr (epilogue_uses_bias(Kind)) {
+        bias0 = V::loadz(m0, ep.bias);
+        if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
+    }
+    const typename V::reg slope = V::set1(ep.param);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        T* ci = c + i * ldc;
+        const T* zi = epilogue_uses_z(Kind) ? ep.z + i * ep.ldz : nullptr;
+#pragma GCC unroll 2
+        for (int q = 0; q < NV; ++q) {
+            const typename V::mask mq = q == 0 ? m0 : m1;
+            typename V::reg v = q == 0 ? c0[i] : c1[i], z;
+            if (accumulate) v = V::add(FullWidth ? V::loadu(ci + q * L) : V::loadz(mq, ci + q * L), v);
+            v = epilogue_input<V, FullWidth>(Kind, ep, v, mq, q == 0 ? bias0 : bias1,
+                                             zi ? zi + q * L : nullptr, nullptr, z);
+            v = register_epilogue<V>(Kind, v, z, slope);
+            if constexpr (FullWidth) V::storeu(ci + q * L, v);  // masked stores are slow on AMD
+            else V::store(ci + q * L, mq, v);
+        }
+    }
+}
+
+// Any other kind: the tile's vectors and their z gathered, the kind's block applied out of line
+// over all of them at once (one dispatch per tile, its constants hoisted), then stored.
+template <class V, int M, int NV, bool FullWidth>
+void store_tile_generic(const typename V::reg* c0, const typename V::reg* c1, typename V::scalar* c,
+                        index_t ldc, typename V::mask m0, typename V::mask m1, bool accumulate,
+                        const Epilogue<typename V::scalar>& ep) {
+    using T = typename V::scalar;
+    constexpr int L = V::lanes;
+    typename V::reg bias0 = V::zero(), bias1 = V::zero();
+    if (epilogue_uses_bias(ep.kind)) {
+        bias0 = V::loadz(m0, ep.bias);
+        if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
+    }
+    const bool grad = epilogue_uses_z(ep.kind);
+    typename V::reg v[M * NV], z[M * NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        T* ci = c + i * ldc;
+        typename V::reg v0 = c0[i], v1 = c1[i];
+        if (accumulate) {
+            v0 = V::add(V::loadz(m0, ci), v0);
+            if constexpr (NV == 2) v1 = V::add(V::loadz(m1, ci + L), v1);
+        }
+        const T* zi = grad ? ep.z + i * ep.ldz : nullptr;
+        T* pi = ep.pre ? ep.pre + i * ep.ldpre : nullptr;
+        v[i * NV] = epilogue_input<V, FullWidth>(ep.kind, ep, v0, m0, bias0, zi, pi, z[i * NV]);
+        if constexpr (NV == 2)
+            v[i * NV + 1] = epilogue_input<V, FullWidth>(ep.kind, ep, v1, m1, bias1,
+                                                         zi ? zi + L : nullptr,
+                                                         pi ? pi + L : nullptr, z[i * NV + 1]);
+    }
+    epilogue_block_for<V>(ep.kind)(v, z, M * NV, ep.param);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        T* ci = c + i * ldc;
+        if constexpr (FullWidth) {
+            V::storeu(ci, v[i * NV]);
+            V::storeu(ci + L, v[i * NV + 1]);
+        } else {
+            V::store(ci, m0, v[i * NV]);
+            if constexpr (NV == 2) V::store(ci + L, m1, v[i * NV + 1]);
         }
     }
 }
@@ -175,46 +260,18 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             if constexpr (NV == 2) c1[i] = V::fma(ai, b1, c1[i]);
         }
     }
-    typename V::reg bias0 = V::zero(), bias1 = V::zero();
-    if (epilogue_uses_bias(ep.kind)) {
-        bias0 = V::loadz(m0, ep.bias);
-        if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
-    }
-    const bool grad = epilogue_uses_z(ep.kind);
-    typename V::reg v[M * NV], z[M * NV];
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-        T* ci = c + i * ldc;
-        typename V::reg v0 = c0[i], v1 = c1[i];
-        if (accumulate) {
-            v0 = V::add(V::loadz(m0, ci), v0);
-            if constexpr (NV == 2) v1 = V::add(V::loadz(m1, ci + L), v1);
-        }
-        const T* zi = grad ? ep.z + i * ep.ldz : nullptr;
-        T* pi = ep.pre ? ep.pre + i * ep.ldpre : nullptr;
-        v[i * NV] = epilogue_input<V, FullWidth>(ep, v0, m0, bias0, zi, pi, z[i * NV]);
-        if constexpr (NV == 2)
-            v[i * NV + 1] = epilogue_input<V, FullWidth>(ep, v1, m1, bias1, zi ? zi + L : nullptr,
-                                                         pi ? pi + L : nullptr, z[i * NV + 1]);
-    }
-    if (is_transcendental_epilogue(ep.kind)) {
-        // out of line, over the whole tile at once (the accumulators are spilled once)
-        epilogue_block_for<V>(ep.kind)(v, z, M * NV, ep.param);
-    } else {
-        const typename V::reg slope = V::set1(ep.param);
-#pragma GCC unroll 16
-        for (int q = 0; q < M * NV; ++q) v[q] = register_epilogue<V>(ep.kind, v[q], z[q], slope);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-        T* ci = c + i * ldc;
-        if constexpr (FullWidth) {  // masked stores are slow on AMD: only at edges
-            V::storeu(ci, v[i * NV]);
-            V::storeu(ci + L, v[i * NV + 1]);
-        } else {
-            V::store(ci, m0, v[i * NV]);
-            if constexpr (NV == 2) V::store(ci + L, m1, v[i * NV + 1]);
-        }
+    // the kinds of the default relu network and of the output layer inline; the rest out of line
+    switch (ep.kind) {
+        case EpilogueKind::none:
+            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::none>(c0, c1, c, ldc, m0, m1, accumulate, ep);
+        case EpilogueKind::bias:
+            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::bias>(c0, c1, c, ldc, m0, m1, accumulate, ep);
+        case EpilogueKind::bias_relu:
+            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::bias_relu>(c0, c1, c, ldc, m0, m1, accumulate, ep);
+        case EpilogueKind::relu_grad:
+            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::relu_grad>(c0, c1, c, ldc, m0, m1, accumulate, ep);
+        default:
+            return store_tile_generic<V, M, NV, FullWidth>(c0, c1, c, ldc, m0, m1, accumulate, ep);
     }
 }
 
@@ -248,7 +305,7 @@ void gemm_row_as(index_t kc, const typename V::scalar* a, index_t cs_a, const ty
         if (accumulate) acc[v] = V::add(Full ? V::loadu(c + v * L) : V::loadz(mask[v], c + v * L), acc[v]);
         typename V::reg bias = V::zero();
         if (epilogue_uses_bias(ep.kind)) bias = Full ? V::loadu(ep.bias + v * L) : V::loadz(mask[v], ep.bias + v * L);
-        acc[v] = epilogue_input<V, Full>(ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
+        acc[v] = epilogue_input<V, Full>(ep.kind, ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
                                          ep.pre ? ep.pre + v * L : nullptr, z[v]);
     }
     epilogue_block_for<V>(ep.kind)(acc, z, NV, ep.param);
