@@ -195,3 +195,22 @@ def test_one_row_across_row_kernel_chunks(isa, dtype, kind, accumulate):
         got, want, mag, _, _ = run(isa, dtype, 1, N, 300, False, False, accumulate, kind)
         np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * 308 * mag + 1e-30,
                                      err_msg=f"{isa} {kind} 1x{N}x300")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", list(EPILOGUES))
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_one_column_across_row_groups(isa, dtype, kind, accumulate):
+    # one column of C (the output layer of a binary or single-output model): the one-column
+    # kernel takes none and bias over 8-row groups and a vector tail of K (without column sums:
+    # they need B packed), the other kinds stay on tiles; rows on the group and chunk edges,
+    # depths on the vector edges, two threads
+    lanes = {"avx512": 64, "avx2": 32}.get(isa, 8) // np.dtype(dtype).itemsize
+    for M, K in itertools.product([2, 7, 8, 9, 63, 64, 65, 130],
+                                  sorted({1, lanes - 1, lanes, lanes + 1, 100})):
+        for trans_b in (False, True):
+            got, want, mag, _, _ = run(isa, dtype, M, 1, K, False, trans_b, accumulate, kind,
+                                       n_threads=2, col_sums=False)
+            np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag + 1e-30,
+                                         err_msg=f"{isa} {kind} {M}x1x{K}")

@@ -144,6 +144,20 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
         }
         return;
     }
+    if (N == 1 && ker.column && A.cs == 1 && B.rs == 1 && b_col_sums == nullptr &&
+        (ep.kind == EpilogueKind::none || ep.kind == EpilogueKind::bias)) {
+        // one column (the output layer of a binary or single-output model): dot products along
+        // A's rows, which a tile would compute one lane of a vector at a time
+        constexpr index_t kRowsPerChunk = 64;
+        const index_t n_chunks = ceil_div(M, kRowsPerChunk);
+#pragma omp for schedule(static)
+        for (index_t chunk = 0; chunk < n_chunks; ++chunk) {
+            const index_t i0 = chunk * kRowsPerChunk;
+            ker.column(K, A.p + i0 * A.rs, A.rs, B.p, C + i0 * ldc, ldc,
+                       std::min(kRowsPerChunk, M - i0), accumulate, ep);
+        }
+        return;
+    }
     const index_t MR = ker.mr, NR = ker.nr;
     const index_t kc_max = even_block(K, ker.kc, 1);
     if (N == 1 && ker.row && A.rs == 1 && ldc == 1 && ep.kind == EpilogueKind::none) {

@@ -115,6 +115,17 @@ template <class T>
 using RowKernel = void (*)(index_t kc, const T* a, index_t cs_a, const T* b, index_t ldb, T* c,
                            index_t n, bool accumulate, const Epilogue<T>& ep);
 
+// The one-column kernel (optional): for a single column of C, with A row-major and B's column
+// contiguous, both read in place,
+//
+//     c[i·ldc] = (accumulate ? c[i·ldc] : 0) + Σ_{k < kc} a[i·rs_a + k] · b[k]      i < m
+//
+// then + bias[0] when ep.kind is bias (the only other kind it takes is none). Each row is a dot
+// product along A's contiguous row; the order of its sum is fixed by kc alone.
+template <class T>
+using ColumnKernel = void (*)(index_t kc, const T* a, index_t rs_a, const T* b, T* c, index_t ldc,
+                              index_t m, bool accumulate, const Epilogue<T>& ep);
+
 // The activation pass (required): x(n) = g(x) for a forward kind (bias unused; ep.pre, when
 // set, receives x first), x(n) = x·g'(z(n)) for a grad kind, with ep.z unstrided. Exactly the
 // epilogue the micro-kernel applies, so a fused and an unfused layer agree to the bit.
@@ -155,6 +166,7 @@ struct GemmKernel {
     const char* name = "";
     RowKernel<T> row = nullptr;  // optional one-row kernel
     int row_nr = 0;              // columns of C per row-kernel call
+    ColumnKernel<T> column = nullptr;  // optional one-column kernel
     PassKernel<T> pass = nullptr;  // the activation pass
     StepKernel<T> step = nullptr;  // the optimizer's step, compiled for the same ISA
 };

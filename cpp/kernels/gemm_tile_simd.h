@@ -327,6 +327,59 @@ void gemm_row(index_t kc, const typename V::scalar* a, index_t cs_a, const typen
     gemm_row_as<V, NV, false>(kc, a, cs_a, b, ldb, c, n, accumulate, ep);
 }
 
+// kG rows of a row-major A dotted with a contiguous b: kG independent FMA chains over k.
+template <class V, int kG>
+[[gnu::always_inline]] inline void dot_rows(index_t kc, const typename V::scalar* a, index_t rs_a,
+                                            const typename V::scalar* b, typename V::reg* acc) {
+    constexpr int L = V::lanes;
+    const index_t whole = kc / L * L;
+#pragma GCC unroll 8
+    for (int r = 0; r < kG; ++r) acc[r] = V::zero();
+    for (index_t k = 0; k < whole; k += L) {
+        const typename V::reg bk = V::loadu(b + k);
+#pragma GCC unroll 8
+        for (int r = 0; r < kG; ++r) acc[r] = V::fma(V::loadu(a + r * rs_a + k), bk, acc[r]);
+    }
+    if (whole < kc) {
+        const typename V::mask tail = V::tail(kc - whole);
+        const typename V::reg bk = V::loadz(tail, b + whole);
+#pragma GCC unroll 8
+        for (int r = 0; r < kG; ++r) acc[r] = V::fma(V::loadz(tail, a + r * rs_a + whole), bk, acc[r]);
+    }
+}
+
+// The one-column kernel of ukernel.h's contract (ColumnKernel): 8 rows at a time, so 8 FMA
+// chains overlap, then each row's lanes summed in halves, a fixed order whatever rows share the
+// group (a tile would spend a vector of lanes and a broadcast on every single product).
+template <class V>
+void gemm_column(index_t kc, const typename V::scalar* a, index_t rs_a, const typename V::scalar* b,
+                 typename V::scalar* c, index_t ldc, index_t m, bool accumulate,
+                 const Epilogue<typename V::scalar>& ep) {
+    // a is (m, kc) of row stride rs_a, b is (kc), c is (m) at stride ldc
+    using T = typename V::scalar;
+    constexpr int L = V::lanes, kGroup = 8;
+    const bool add_bias = ep.kind == EpilogueKind::bias;
+    const auto finish = [&](index_t i, typename V::reg acc) {
+        alignas(64) T lane[L];
+        V::storeu(lane, acc);
+        for (int half = L / 2; half > 0; half /= 2)
+            for (int l = 0; l < half; ++l) lane[l] += lane[l + half];
+        T v = accumulate ? c[i * ldc] + lane[0] : lane[0];
+        if (add_bias) v += ep.bias[0];
+        c[i * ldc] = v;
+    };
+    typename V::reg acc[kGroup];
+    index_t i = 0;
+    for (; i + kGroup <= m; i += kGroup) {
+        dot_rows<V, kGroup>(kc, a + i * rs_a, rs_a, b, acc);
+        for (int r = 0; r < kGroup; ++r) finish(i + r, acc[r]);
+    }
+    for (; i < m; ++i) {
+        dot_rows<V, 1>(kc, a + i * rs_a, rs_a, b, acc);
+        finish(i, acc[0]);
+    }
+}
+
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.
 template <class V, int M>
 void gemm_ukr_rows(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs_a,

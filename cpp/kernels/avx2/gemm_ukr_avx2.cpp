@@ -137,6 +137,8 @@ KernelSet kernels() {
     set.sgemm.row_nr = kRowVectors * Ymm<float>::lanes;
     set.dgemm.row = gemm_row<Ymm<double>, kRowVectors>;
     set.dgemm.row_nr = kRowVectors * Ymm<double>::lanes;
+    set.sgemm.column = gemm_column<Ymm<float>>;
+    set.dgemm.column = gemm_column<Ymm<double>>;
     return set;
 }
 

@@ -131,6 +131,8 @@ KernelSet kernels() {
     set.sgemm.row_nr = kRowVectors * Zmm<float>::lanes;
     set.dgemm.row = gemm_row<Zmm<double>, kRowVectors>;
     set.dgemm.row_nr = kRowVectors * Zmm<double>::lanes;
+    set.sgemm.column = gemm_column<Zmm<float>>;
+    set.dgemm.column = gemm_column<Zmm<double>>;
     return set;
 }
 
