@@ -102,16 +102,22 @@ def test_products_on_edge_sizes(isa, dtype, trans_a, trans_b, want_col_sums):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_row_major_b_beyond_l2_is_packed_on_edges(isa, dtype):
-    # a K block of B wider than half of any L2 (4 MiB): packed without being asked for column
-    # sums; rows and columns on the tile edges, K over two blocks
+@pytest.mark.parametrize("want_col_sums", [True, False])
+def test_row_major_b_beyond_l2_is_packed_on_edges(isa, dtype, want_col_sums):
+    # a K block of B wider than half of any L2 (4 MiB): packed, with or without column sums,
+    # unless C has at most 16 rows (then read and summed in place, as a smaller B always is);
+    # rows and columns on the tile edges, K over two blocks
     info = _core.kernel_info(isa)[np.dtype(dtype).name]
     N = 4 * 1024 * 1024 // (info["kc"] * np.dtype(dtype).itemsize) + info["nr"] + 1
+    K = info["kc"] + 1
     for M in (info["mr"] + 1, 2 * info["mr"] - 1, 17):
-        got, want, mag, _, _ = run(isa, dtype, M, N, info["kc"] + 1, False, False, False,
-                                   "bias_relu", col_sums=False)
-        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (info["kc"] + 9) * mag,
+        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, False, False, False, "bias_relu",
+                                          col_sums=want_col_sums)
+        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag,
                                      err_msg=f"{isa} {M}x{N}")
+        if want_col_sums:
+            np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
+                                       rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
 
 
 @pytest.mark.parametrize("isa", ISAS)
