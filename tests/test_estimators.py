@@ -1280,6 +1280,36 @@ def test_label_binarization_is_label_binarizers(fit_labels, labels):
     assert_array_equal(got, want, strict=True)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64])
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_integer_labels_fit_as_label_binarizer_fits(dtype, n_classes):
+    """1-D integer labels are fitted without LabelBinarizer.fit: the same attributes, classes_
+    with its dtype and order, and the same transform (others: see the test above)."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _fit_label_binarizer
+    rng = np.random.default_rng(n_classes)
+    values = rng.choice(np.arange(120), n_classes, replace=False) // (2 if dtype == np.int8 else 1)
+    labels = np.concatenate([values, rng.choice(values, 200)]).astype(dtype)
+    rng.shuffle(labels)
+    got, want = _fit_label_binarizer(labels), LabelBinarizer().fit(labels)
+    assert sorted(vars(got)) == sorted(vars(want))
+    for name, value in vars(want).items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(getattr(got, name), value, strict=True)
+        else:
+            assert getattr(got, name) == value, name
+    assert_array_equal(got.transform(labels[::-1]), want.transform(labels[::-1]), strict=True)
+
+
+@pytest.mark.parametrize("labels", [np.array([4, 4, 4]), np.array([4, 4, 4], dtype=np.uint8),
+                                    np.array([1.0, 1.0]), np.array(["a", "a"])])
+def test_one_class_is_refused_for_every_kind_of_label(labels):
+    from fastmlp._multilayer_perceptron import _fit_label_binarizer
+    with pytest.raises(ValueError, match="only one class"):
+        _fit_label_binarizer(labels)
+
+
 @pytest.mark.parametrize("fit_labels", [
     np.array([3, 7, 3, 7]),                                       # binary ints
     np.array([0, 2, 5, 2]),                                       # multiclass

@@ -1302,8 +1302,19 @@ class _RpropEpochs:
 
 def _fit_label_binarizer(labels):
     """A LabelBinarizer fitted on labels, refusing a single class (scikit-learn would fit a
-    model that always predicts it)."""
-    binarizer = LabelBinarizer().fit(labels)
+    model that always predicts it). A 1-D integer array (the common case) is fitted in one
+    unique pass: LabelBinarizer.fit's type_of_target and unique_labels scan it three times
+    (0.7 ms of a 6 ms fit at 20000 rows); its attributes come out the same."""
+    labels_array = labels if isinstance(labels, np.ndarray) else None
+    if labels_array is not None and labels_array.ndim == 1 and labels_array.dtype.kind in "iu" \
+            and labels_array.size > 0:
+        binarizer = LabelBinarizer()
+        binarizer.classes_ = np.unique(labels_array)
+        # type_of_target's rule for 1-D integers: more than two values is multiclass
+        binarizer.y_type_ = "multiclass" if len(binarizer.classes_) > 2 else "binary"
+        binarizer.sparse_input_ = False
+    else:
+        binarizer = LabelBinarizer().fit(labels)
     if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
         raise ValueError(
             "MLPClassifier needs samples of at least 2 classes in the data, but the data "
