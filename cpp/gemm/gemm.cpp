@@ -126,6 +126,16 @@ std::size_t l2_bytes() {
     return bytes;
 }
 
+// ep for the part of C from row i, column j on
+template <class T>
+Epilogue<T> epilogue_at(const Epilogue<T>& ep, index_t i, index_t j) {
+    Epilogue<T> at = ep;
+    if (ep.bias) at.bias = ep.bias + j;
+    if (ep.z) at.z = ep.z + i * ep.ldz + j;
+    if (ep.pre) at.pre = ep.pre + i * ep.ldpre + j;
+    return at;
+}
+
 }  // namespace
 
 template <class T>
@@ -165,12 +175,8 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
 #pragma omp for schedule(static)
         for (index_t chunk = 0; chunk < n_chunks; ++chunk) {
             const index_t j0 = chunk * ker.row_nr;
-            Epilogue<T> chunk_ep = ep;
-            if (ep.bias) chunk_ep.bias = ep.bias + j0;
-            if (ep.z) chunk_ep.z = ep.z + j0;
-            if (ep.pre) chunk_ep.pre = ep.pre + j0;
             ker.row(K, A.p, A.cs, B.p + j0, B.rs, C + j0, std::min<index_t>(ker.row_nr, N - j0),
-                    accumulate, chunk_ep);
+                    accumulate, epilogue_at(ep, 0, j0));
         }
         return;
     }
@@ -279,12 +285,7 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                     for (index_t s = 0; s < n_slivers; ++s) {
                         const index_t i0 = ic + s * MR, j0 = jc + jp * NR;
                         const index_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
-                        if (last_k) {
-                            tile_ep = ep;
-                            if (ep.bias) tile_ep.bias = ep.bias + j0;
-                            if (ep.z) tile_ep.z = ep.z + i0 * ep.ldz + j0;
-                            if (ep.pre) tile_ep.pre = ep.pre + i0 * ep.ldpre + j0;
-                        }
+                        if (last_k) tile_ep = epilogue_at(ep, i0, j0);
                         const T* a;
                         index_t rs_a, cs_a;
                         if (pack_a) {

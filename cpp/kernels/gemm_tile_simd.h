@@ -285,23 +285,32 @@ void gemm_row_as(index_t kc, const typename V::scalar* a, index_t cs_a, const ty
     // a is (kc) at stride cs_a, b is (kc, n ≤ NV·lanes) of row stride ldb, c is (n)
     using T = typename V::scalar;
     constexpr int L = V::lanes;
+    // vectors below `whole` are entirely in the row, `whole` itself (when n is not a multiple
+    // of the lanes) partly, those above not at all: plain loads, one masked load, nothing. (A
+    // mask per vector left 16 masks for 7 mask registers, reloaded from the stack every k.)
+    const int whole = Full ? NV : int(n / L);
+    const typename V::mask tail = V::tail(n - index_t(whole) * L);
+    // the k loop's sums are never address-taken, so they stay in registers (the epilogue's
+    // array, handed to an out-of-line block, kept them in memory: a store per vector per k)
+    typename V::reg sum[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) sum[v] = V::zero();
+    for (index_t k = 0; k < kc; ++k) {
+        const typename V::reg ak = V::set1(a[k * cs_a]);
+        const T* bk = b + k * ldb;
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) {
+            if (Full || v < whole) sum[v] = V::fma(ak, V::loadu(bk + v * L), sum[v]);
+            else if (v == whole) sum[v] = V::fma(ak, V::loadz(tail, bk + v * L), sum[v]);
+        }
+    }
+    const bool grad = epilogue_uses_z(ep.kind);
     typename V::mask mask[NV];
     typename V::reg acc[NV], z[NV];
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
         mask[v] = V::tail(n > v * L ? n - v * L : 0);
-        acc[v] = V::zero();
-    }
-    for (index_t k = 0; k < kc; ++k) {
-        const typename V::reg ak = V::set1(a[k * cs_a]);
-        const T* bk = b + k * ldb;
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v)
-            acc[v] = V::fma(ak, Full ? V::loadu(bk + v * L) : V::loadz(mask[v], bk + v * L), acc[v]);
-    }
-    const bool grad = epilogue_uses_z(ep.kind);
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) {
+        acc[v] = sum[v];
         if (accumulate) acc[v] = V::add(Full ? V::loadu(c + v * L) : V::loadz(mask[v], c + v * L), acc[v]);
         typename V::reg bias = V::zero();
         if (epilogue_uses_bias(ep.kind)) bias = Full ? V::loadu(ep.bias + v * L) : V::loadz(mask[v], ep.bias + v * L);
@@ -312,6 +321,7 @@ void gemm_row_as(index_t kc, const typename V::scalar* a, index_t cs_a, const ty
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
         if constexpr (Full) V::storeu(c + v * L, acc[v]);
+        else if (v < whole) V::storeu(c + v * L, acc[v]);  // masked stores are slow on AMD
         else V::store(c + v * L, mask[v], acc[v]);
     }
 }
