@@ -1282,14 +1282,23 @@ def test_label_binarization_is_label_binarizers(fit_labels, labels):
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64])
 @pytest.mark.parametrize("n_classes", [2, 3, 10])
-def test_integer_labels_fit_as_label_binarizer_fits(dtype, n_classes):
+@pytest.mark.parametrize("spread", ["narrow", "wide"])
+def test_integer_labels_fit_as_label_binarizer_fits(dtype, n_classes, spread):
     """1-D integer labels are fitted without LabelBinarizer.fit: the same attributes, classes_
-    with its dtype and order, and the same transform (others: see the test above)."""
+    with its dtype and order, and the same transform (others: see the test above). Narrow:
+    labels within 120 of the dtype's smallest value (counted); wide: anywhere in its range."""
     from sklearn.preprocessing import LabelBinarizer
 
     from fastmlp._multilayer_perceptron import _fit_label_binarizer
     rng = np.random.default_rng(n_classes)
-    values = rng.choice(np.arange(120), n_classes, replace=False) // (2 if dtype == np.int8 else 1)
+    info = np.iinfo(dtype)
+    if spread == "narrow":
+        values = info.min + rng.choice(np.arange(120), n_classes, replace=False)
+    else:
+        values = np.unique(rng.integers(info.min, info.max, 4 * n_classes, dtype=dtype,
+                                        endpoint=True))[:n_classes]
+        values[-1] = info.max
+    values = values.astype(dtype)
     labels = np.concatenate([values, rng.choice(values, 200)]).astype(dtype)
     rng.shuffle(labels)
     got, want = _fit_label_binarizer(labels), LabelBinarizer().fit(labels)

