@@ -1,6 +1,6 @@
 // The SIMD micro-kernel of ukernel.h's contract, written once over a vector-traits type V:
 //   V::scalar, V::reg, V::mask, V::lanes, and zero/set1/loadu/loadz/store/fma/add/sub/mul/max/
-//   keep_nonzero/tail/storeu, and for the register epilogues min/div/abs/select_positive/
+//   keep_nonzero/tail/storeu/sum_lanes, and for the register epilogues min/div/abs/select_positive/
 //   keep_inside_unit/select_less/copy_sign/pow2 (vector_math.h's ScalarLane is the one-lane
 //   model of each). Each ISA's translation unit defines its traits and includes this file,
 //   so the same source is compiled once per ISA with that file's flags. Everything here has
@@ -359,22 +359,20 @@ template <class V, int kG>
 }
 
 // The one-column kernel of ukernel.h's contract (ColumnKernel): 8 rows at a time, so 8 FMA
-// chains overlap, then each row's lanes summed in halves, a fixed order whatever rows share the
-// group (a tile would spend a vector of lanes and a broadcast on every single product).
+// chains overlap, then each row's lanes summed in halves in registers (V::sum_lanes), a fixed
+// order whatever rows share the group (a tile would spend a vector of lanes and a broadcast on
+// every single product).
 template <class V>
 void gemm_column(index_t kc, const typename V::scalar* a, index_t rs_a, const typename V::scalar* b,
                  typename V::scalar* c, index_t ldc, index_t m, bool accumulate,
                  const Epilogue<typename V::scalar>& ep) {
     // a is (m, kc) of row stride rs_a, b is (kc), c is (m) at stride ldc
     using T = typename V::scalar;
-    constexpr int L = V::lanes, kGroup = 8;
+    constexpr int kGroup = 8;
     const bool add_bias = ep.kind == EpilogueKind::bias;
     const auto finish = [&](index_t i, typename V::reg acc) {
-        alignas(64) T lane[L];
-        V::storeu(lane, acc);
-        for (int half = L / 2; half > 0; half /= 2)
-            for (int l = 0; l < half; ++l) lane[l] += lane[l + half];
-        T v = accumulate ? c[i * ldc] + lane[0] : lane[0];
+        const T sum = V::sum_lanes(acc);
+        T v = accumulate ? c[i * ldc] + sum : sum;
         if (add_bias) v += ep.bias[0];
         c[i * ldc] = v;
     };

@@ -66,6 +66,7 @@ struct ScalarLane {
         std::memcpy(&out, &m, sizeof(T));
         return out;
     }
+    static T sum_lanes(reg v) { return v; }  // SIMD traits sum their lanes in halves
     static reg pow2(reg n) {  // 2^n, n integral with a normal result
         using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
         constexpr int kMantissa = sizeof(T) == 4 ? 23 : 52;

@@ -58,6 +58,12 @@ struct Ymm<float> {
         const reg s = _mm256_set1_ps(-0.0f);
         return _mm256_or_ps(_mm256_andnot_ps(s, magnitude), _mm256_and_ps(s, sign));
     }
+    static float sum_lanes(reg v) {  // in halves: lane l + lane l+4, then +2, +1
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        return _mm_cvtss_f32(s);
+    }
     static reg pow2(reg n) {  // 2^n for integral n with a normal result (ScalarLane::pow2)
         const reg biased = _mm256_add_ps(n, set1(vector_math_constants::Constants<float>::pow2_magic));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(biased), 23));
@@ -106,6 +112,10 @@ struct Ymm<double> {
     static reg copy_sign(reg magnitude, reg sign) {
         const reg s = _mm256_set1_pd(-0.0);
         return _mm256_or_pd(_mm256_andnot_pd(s, magnitude), _mm256_and_pd(s, sign));
+    }
+    static double sum_lanes(reg v) {  // in halves: lane l + lane l+2, then +1
+        const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
     }
     static reg pow2(reg n) {
         const reg biased = _mm256_add_pd(n, set1(vector_math_constants::Constants<double>::pow2_magic));

@@ -54,6 +54,8 @@ struct Zmm<float> {
         return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(s, _mm512_castps_si512(magnitude)),
                                                    _mm512_and_si512(s, _mm512_castps_si512(sign))));
     }
+    // Σ lanes in halves (lane l + lane l+8, then +4, +2, +1), as ScalarLane's model sums
+    static float sum_lanes(reg v) { return _mm512_reduce_add_ps(v); }
     static reg pow2(reg n) {  // 2^n for integral n with a normal result (ScalarLane::pow2)
         const reg biased = _mm512_add_ps(n, set1(vector_math_constants::Constants<float>::pow2_magic));
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(biased), 23));
@@ -100,6 +102,7 @@ struct Zmm<double> {
         return _mm512_castsi512_pd(_mm512_or_si512(_mm512_andnot_si512(s, _mm512_castpd_si512(magnitude)),
                                                    _mm512_and_si512(s, _mm512_castpd_si512(sign))));
     }
+    static double sum_lanes(reg v) { return _mm512_reduce_add_pd(v); }  // in halves
     static reg pow2(reg n) {
         const reg biased = _mm512_add_pd(n, set1(vector_math_constants::Constants<double>::pow2_magic));
         return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(biased), 52));
