@@ -172,53 +172,68 @@ template <class V, int M, int NV, bool FullWidth, EpilogueKind Kind>
     }
 }
 
-// Any other kind: the tile's vectors and their z gathered, the kind's block applied out of line
-// over all of them at once (one dispatch per tile, its constants hoisted), then stored.
-template <class V, int M, int NV, bool FullWidth>
-void store_tile_generic(const typename V::reg* c0, const typename V::reg* c1, typename V::scalar* c,
-                        index_t ldc, typename V::mask m0, typename V::mask m1, bool accumulate,
-                        const Epilogue<typename V::scalar>& ep) {
+// The rows of a finished tile through kind Kind's epilogue, out of line: sums holds the tile's
+// m × NV accumulators (spilled once by the tile), and the rows run in a loop kept rolled, so
+// the kind's math is compiled once per kind rather than once per vector of every tile shape,
+// and each vector goes from its sum to its store in registers. (Gathering the tile's vectors
+// and z into arrays for an out-of-line block and storing from there cost a third of the
+// logistic's arithmetic in a 256×256→256 float32 layer.)
+template <class V, int NV, bool FullWidth, EpilogueKind Kind>
+void finish_rows(const typename V::reg* sums, int m, typename V::scalar* c, index_t ldc,
+                 typename V::mask m0, typename V::mask m1, bool accumulate,
+                 const Epilogue<typename V::scalar>& ep) {
     using T = typename V::scalar;
     constexpr int L = V::lanes;
-    typename V::reg bias0 = V::zero(), bias1 = V::zero();
-    if (epilogue_uses_bias(ep.kind)) {
-        bias0 = V::loadz(m0, ep.bias);
-        if constexpr (NV == 2) bias1 = V::loadz(m1, ep.bias + L);
-    }
-    const bool grad = epilogue_uses_z(ep.kind);
-    typename V::reg v[M * NV], z[M * NV];
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
+    typename V::reg bias[NV];
+#pragma GCC unroll 2
+    for (int q = 0; q < NV; ++q)
+        bias[q] = epilogue_uses_bias(Kind) ? V::loadz(q == 0 ? m0 : m1, ep.bias + q * L) : V::zero();
+    const typename V::reg slope = V::set1(ep.param);
+#pragma GCC unroll 1
+    for (int i = 0; i < m; ++i) {
         T* ci = c + i * ldc;
-        typename V::reg v0 = c0[i], v1 = c1[i];
-        if (accumulate) {
-            v0 = V::add(V::loadz(m0, ci), v0);
-            if constexpr (NV == 2) v1 = V::add(V::loadz(m1, ci + L), v1);
-        }
-        const T* zi = grad ? ep.z + i * ep.ldz : nullptr;
+        const T* zi = epilogue_uses_z(Kind) ? ep.z + i * ep.ldz : nullptr;
         T* pi = ep.pre ? ep.pre + i * ep.ldpre : nullptr;
-        v[i * NV] = epilogue_input<V, FullWidth>(ep.kind, ep, v0, m0, bias0, zi, pi, z[i * NV]);
-        if constexpr (NV == 2)
-            v[i * NV + 1] = epilogue_input<V, FullWidth>(ep.kind, ep, v1, m1, bias1,
-                                                         zi ? zi + L : nullptr,
-                                                         pi ? pi + L : nullptr, z[i * NV + 1]);
-    }
-    epilogue_block_for<V>(ep.kind)(v, z, M * NV, ep.param);
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-        T* ci = c + i * ldc;
-        if constexpr (FullWidth) {
-            V::storeu(ci, v[i * NV]);
-            V::storeu(ci + L, v[i * NV + 1]);
-        } else {
-            V::store(ci, m0, v[i * NV]);
-            if constexpr (NV == 2) V::store(ci + L, m1, v[i * NV + 1]);
+#pragma GCC unroll 1
+        for (int q = 0; q < NV; ++q) {
+            const typename V::mask mq = q == 0 ? m0 : m1;
+            typename V::reg v = sums[i * NV + q], z;
+            if (accumulate) v = V::add(FullWidth ? V::loadu(ci + q * L) : V::loadz(mq, ci + q * L), v);
+            v = epilogue_input<V, FullWidth>(Kind, ep, v, mq, bias[q], zi ? zi + q * L : nullptr,
+                                             pi ? pi + q * L : nullptr, z);
+            v = register_epilogue<V>(Kind, v, z, slope);
+            if constexpr (FullWidth) V::storeu(ci + q * L, v);
+            else V::store(ci + q * L, mq, v);
         }
     }
 }
 
-// One tile of M ≤ MR rows and NV vectors (NR = 2 vectors) of features.
-template <class V, int M, int NV, bool FullWidth>
+template <class V, int NV, bool FullWidth>
+using FinishRows = void (*)(const typename V::reg*, int, typename V::scalar*, index_t,
+                            typename V::mask, typename V::mask, bool,
+                            const Epilogue<typename V::scalar>&);
+
+template <class V, int NV, bool FullWidth>
+FinishRows<V, NV, FullWidth> finish_rows_for(EpilogueKind kind) {
+    switch (kind) {
+#define FASTMLP_FINISH(K) \
+    case EpilogueKind::K: return finish_rows<V, NV, FullWidth, EpilogueKind::K>;
+        FASTMLP_FINISH(bias_relu) FASTMLP_FINISH(bias_logistic) FASTMLP_FINISH(bias_tanh)
+        FASTMLP_FINISH(relu_grad) FASTMLP_FINISH(logistic_grad) FASTMLP_FINISH(tanh_grad)
+        FASTMLP_FINISH(bias_leaky_relu) FASTMLP_FINISH(bias_elu) FASTMLP_FINISH(bias_selu)
+        FASTMLP_FINISH(bias_gelu) FASTMLP_FINISH(bias_silu) FASTMLP_FINISH(bias_softplus)
+        FASTMLP_FINISH(bias_softsign) FASTMLP_FINISH(bias_mish) FASTMLP_FINISH(bias_hard_tanh)
+        FASTMLP_FINISH(leaky_relu_grad) FASTMLP_FINISH(elu_grad) FASTMLP_FINISH(selu_grad)
+        FASTMLP_FINISH(gelu_grad) FASTMLP_FINISH(silu_grad) FASTMLP_FINISH(softplus_grad)
+        FASTMLP_FINISH(softsign_grad) FASTMLP_FINISH(mish_grad) FASTMLP_FINISH(hard_tanh_grad)
+        FASTMLP_FINISH(bias)
+#undef FASTMLP_FINISH
+        default: return finish_rows<V, NV, FullWidth, EpilogueKind::none>;
+    }
+}
+
+// One tile of M ≤ MR rows and NV vectors (NR = 2 vectors) of features; Full when M == MR.
+template <class V, int M, int NV, bool FullWidth, bool Full>
 void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs_a,
                const typename V::scalar* b, index_t ldb, typename V::scalar* c, index_t ldc,
                index_t n, bool accumulate, const Epilogue<typename V::scalar>& ep) {
@@ -260,19 +275,32 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
             if constexpr (NV == 2) c1[i] = V::fma(ai, b1, c1[i]);
         }
     }
-    // the kinds of the default relu network and of the output layer inline; the rest out of line
+    // relu's and the linear kinds inline in every tile shape; on full tiles (nearly all of C)
+    // the other kinds whose math is a few operations too; the rest out of line, once per tile
+#define FASTMLP_INLINE(K) \
+    case EpilogueKind::K: \
+        return store_tile_as<V, M, NV, FullWidth, EpilogueKind::K>(c0, c1, c, ldc, m0, m1, accumulate, ep);
     switch (ep.kind) {
-        case EpilogueKind::none:
-            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::none>(c0, c1, c, ldc, m0, m1, accumulate, ep);
-        case EpilogueKind::bias:
-            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::bias>(c0, c1, c, ldc, m0, m1, accumulate, ep);
-        case EpilogueKind::bias_relu:
-            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::bias_relu>(c0, c1, c, ldc, m0, m1, accumulate, ep);
-        case EpilogueKind::relu_grad:
-            return store_tile_as<V, M, NV, FullWidth, EpilogueKind::relu_grad>(c0, c1, c, ldc, m0, m1, accumulate, ep);
-        default:
-            return store_tile_generic<V, M, NV, FullWidth>(c0, c1, c, ldc, m0, m1, accumulate, ep);
+        FASTMLP_INLINE(none) FASTMLP_INLINE(bias) FASTMLP_INLINE(bias_relu) FASTMLP_INLINE(relu_grad)
+        default: break;
     }
+    if constexpr (Full) {
+        switch (ep.kind) {
+            FASTMLP_INLINE(bias_leaky_relu) FASTMLP_INLINE(bias_softsign) FASTMLP_INLINE(bias_hard_tanh)
+            FASTMLP_INLINE(logistic_grad) FASTMLP_INLINE(tanh_grad) FASTMLP_INLINE(leaky_relu_grad)
+            FASTMLP_INLINE(elu_grad) FASTMLP_INLINE(selu_grad) FASTMLP_INLINE(softsign_grad)
+            FASTMLP_INLINE(hard_tanh_grad)
+            default: break;
+        }
+    }
+#undef FASTMLP_INLINE
+    typename V::reg sums[M * NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+        sums[i * NV] = c0[i];
+        if constexpr (NV == 2) sums[i * NV + 1] = c1[i];
+    }
+    finish_rows_for<V, NV, FullWidth>(ep.kind)(sums, M, c, ldc, m0, m1, accumulate, ep);
 }
 
 // The one-row kernel of ukernel.h's contract (RowKernel) over NV vectors: every k reads one
@@ -389,18 +417,18 @@ void gemm_column(index_t kc, const typename V::scalar* a, index_t rs_a, const ty
 }
 
 // The micro-kernel: picks the tile for m rows (MR ≥ m ≥ 1) and the width of n.
-template <class V, int M>
+template <class V, int M, int MR = M>
 void gemm_ukr_rows(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs_a,
                    const typename V::scalar* b, index_t ldb, typename V::scalar* c, index_t ldc,
                    index_t m, index_t n, bool accumulate, const Epilogue<typename V::scalar>& ep) {
     constexpr int NR = 2 * V::lanes;
     if constexpr (M > 0) {
         if (m == M) {
-            if (n == NR) return gemm_tile<V, M, 2, true>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
-            if (n > NR / 2) return gemm_tile<V, M, 2, false>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
-            return gemm_tile<V, M, 1, false>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
+            if (n == NR) return gemm_tile<V, M, 2, true, M == MR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
+            if (n > NR / 2) return gemm_tile<V, M, 2, false, M == MR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
+            return gemm_tile<V, M, 1, false, M == MR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, n, accumulate, ep);
         }
-        return gemm_ukr_rows<V, M - 1>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
+        return gemm_ukr_rows<V, M - 1, MR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
     }
 }
 
