@@ -160,7 +160,7 @@ template <class T>
 struct GemmKernel {
     MicroKernel<T> ukr = nullptr;
     int mr = 0, nr = 0;  // register tile
-    int kc = 0;          // K block: a KC × NR panel of B stays in L1 across a column of tiles
+    int kc = 0;          // K block: a KC × NR panel of B is read by every sliver of an M block (from L1 or L2)
     int mc = 0;          // M block: an MC × KC block of packed A stays in L2
     int nc = 0;          // N block: a KC × NC block of packed B stays in L2/L3
     const char* name = "";
