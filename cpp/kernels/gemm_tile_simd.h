@@ -249,9 +249,10 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
     const typename V::mask m0 = V::tail(n), m1 = V::tail(n > L ? n - L : 0);
     // The epilogue's rows of C, z and pre start on their way into cache now, so the k loop hides
     // their latency (a tile's rows are ldc apart: the hardware prefetchers miss them when the
-    // matrices outgrow L2)
+    // matrices outgrow L2); a loop of a few k has no latency to hide them behind, and the
+    // prefetches were a third of the instructions of a K = 1 tile
 #pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
+    for (int i = 0; i < (kc >= 16 ? M : 0); ++i) {
         __builtin_prefetch(c + i * ldc, 1);
         __builtin_prefetch(c + i * ldc + n - 1, 1);
         if (epilogue_uses_z(ep.kind)) {
