@@ -242,8 +242,8 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
     const bool pack_b = B.cs != 1 || (M > kReadBInPlaceMaxRows && !b_block_in_l2);
     // both packed blocks are the team's: each sliver and panel is packed by one thread, read by any
     T* packed_b = ws.packed_b();
-    Epilogue<T> tile_ep = ep;
     T* packed_a = ws.packed_a();
+    Epilogue<T> tile_ep = ep;  // pointed at each tile of the last K block
     // loop 5: N in NC blocks
     for (index_t jc = 0; jc < N; jc += nc_max) {
         const index_t nc = std::min(nc_max, N - jc);
