@@ -59,19 +59,21 @@ void epilogue_block(typename V::reg* v, const typename V::reg* z, int count, typ
 template <class V>
 using EpilogueBlock = void (*)(typename V::reg*, const typename V::reg*, int, typename V::scalar);
 
+// Every kind with math to apply (none and bias have none), for the switches that pick a
+// kind's instantiation: X(kind) for each.
+#define FASTMLP_ACTIVE_EPILOGUE_KINDS(X)                                                      \
+    X(bias_relu) X(bias_logistic) X(bias_tanh) X(relu_grad) X(logistic_grad) X(tanh_grad)     \
+    X(bias_leaky_relu) X(bias_elu) X(bias_selu) X(bias_gelu) X(bias_silu) X(bias_softplus)    \
+    X(bias_softsign) X(bias_mish) X(bias_hard_tanh) X(leaky_relu_grad) X(elu_grad)            \
+    X(selu_grad) X(gelu_grad) X(silu_grad) X(softplus_grad) X(softsign_grad) X(mish_grad)     \
+    X(hard_tanh_grad)
+
 template <class V>
 EpilogueBlock<V> epilogue_block_for(EpilogueKind kind) {
     switch (kind) {
 #define FASTMLP_BLOCK(K) \
     case EpilogueKind::K: return epilogue_block<V, EpilogueKind::K>;
-        FASTMLP_BLOCK(bias_relu) FASTMLP_BLOCK(bias_logistic) FASTMLP_BLOCK(bias_tanh)
-        FASTMLP_BLOCK(relu_grad) FASTMLP_BLOCK(logistic_grad) FASTMLP_BLOCK(tanh_grad)
-        FASTMLP_BLOCK(bias_leaky_relu) FASTMLP_BLOCK(bias_elu) FASTMLP_BLOCK(bias_selu)
-        FASTMLP_BLOCK(bias_gelu) FASTMLP_BLOCK(bias_silu) FASTMLP_BLOCK(bias_softplus)
-        FASTMLP_BLOCK(bias_softsign) FASTMLP_BLOCK(bias_mish) FASTMLP_BLOCK(bias_hard_tanh)
-        FASTMLP_BLOCK(leaky_relu_grad) FASTMLP_BLOCK(elu_grad) FASTMLP_BLOCK(selu_grad)
-        FASTMLP_BLOCK(gelu_grad) FASTMLP_BLOCK(silu_grad) FASTMLP_BLOCK(softplus_grad)
-        FASTMLP_BLOCK(softsign_grad) FASTMLP_BLOCK(mish_grad) FASTMLP_BLOCK(hard_tanh_grad)
+        FASTMLP_ACTIVE_EPILOGUE_KINDS(FASTMLP_BLOCK)
 #undef FASTMLP_BLOCK
         default: return epilogue_block<V, EpilogueKind::none>;  // none, bias: nothing to apply
     }
@@ -219,15 +221,7 @@ FinishRows<V, NV, FullWidth> finish_rows_for(EpilogueKind kind) {
     switch (kind) {
 #define FASTMLP_FINISH(K) \
     case EpilogueKind::K: return finish_rows<V, NV, FullWidth, EpilogueKind::K>;
-        FASTMLP_FINISH(bias_relu) FASTMLP_FINISH(bias_logistic) FASTMLP_FINISH(bias_tanh)
-        FASTMLP_FINISH(relu_grad) FASTMLP_FINISH(logistic_grad) FASTMLP_FINISH(tanh_grad)
-        FASTMLP_FINISH(bias_leaky_relu) FASTMLP_FINISH(bias_elu) FASTMLP_FINISH(bias_selu)
-        FASTMLP_FINISH(bias_gelu) FASTMLP_FINISH(bias_silu) FASTMLP_FINISH(bias_softplus)
-        FASTMLP_FINISH(bias_softsign) FASTMLP_FINISH(bias_mish) FASTMLP_FINISH(bias_hard_tanh)
-        FASTMLP_FINISH(leaky_relu_grad) FASTMLP_FINISH(elu_grad) FASTMLP_FINISH(selu_grad)
-        FASTMLP_FINISH(gelu_grad) FASTMLP_FINISH(silu_grad) FASTMLP_FINISH(softplus_grad)
-        FASTMLP_FINISH(softsign_grad) FASTMLP_FINISH(mish_grad) FASTMLP_FINISH(hard_tanh_grad)
-        FASTMLP_FINISH(bias)
+        FASTMLP_ACTIVE_EPILOGUE_KINDS(FASTMLP_FINISH) FASTMLP_FINISH(bias)
 #undef FASTMLP_FINISH
         default: return finish_rows<V, NV, FullWidth, EpilogueKind::none>;
     }
