@@ -173,6 +173,25 @@ def test_every_path_agrees_with_portable(dtype):
                                      err_msg=isa)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_benchmark_timing_hook_times_the_tested_product(isa, dtype):
+    # bench/bench_gemm.py's in-core figures come from gemm_seconds: it must compute exactly the
+    # product the tests above check, however many times it repeats it
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((33, 129)).astype(dtype)
+    b = rng.standard_normal((129, 65)).astype(dtype)
+    want, _ = _core.gemm(a, b, False, False, None, 0, None, None, isa, 2, False)
+    for calls in (1, 3):
+        seconds, got = _core.gemm_seconds(a, b, isa, 2, calls)
+        np.testing.assert_array_equal(got, want)
+        assert 0 < seconds < 1
+    with pytest.raises(ValueError, match="must agree"):
+        _core.gemm_seconds(a, a, isa, 1, 1)
+    with pytest.raises(ValueError, match="at least 1"):
+        _core.gemm_seconds(a, b, isa, 1, 0)
+
+
 def test_unavailable_isa_is_value_error():
     with pytest.raises(ValueError, match="not available"):
         _core.gemm(np.ones((2, 2)), np.ones((2, 2)), False, False, None, 0, None, None,

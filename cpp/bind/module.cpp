@@ -608,6 +608,31 @@ void bind_dtype(py::module_& m, const char* suffix) {
         py::arg("c"), py::arg("epilogue"), py::arg("bias"), py::arg("z"), py::arg("isa"),
         py::arg("n_threads"), py::arg("col_sums"), py::arg("param") = 0.0, py::arg("store_pre") = false,
         py::arg("poison_c") = true);
+
+    // For bench/bench_gemm.py: the seconds per product of C = A·B (no epilogue), timed over
+    // `calls` back-to-back products into one output inside the core, so that a small product's
+    // figure is the kernel's and not the Python call's. The output is returned with the time.
+    m.def(
+        "gemm_seconds",
+        [](Array<T> a, Array<T> b, const std::string& isa, int n_threads, int calls) {
+            require(a.ndim() == 2 && b.ndim() == 2 && a.shape(1) == b.shape(0), "a (M,K) and b (K,N) must agree");
+            require(calls >= 1, "calls must be at least 1");
+            const index_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
+            const GemmKernel<T>& ker = gemm_kernel<T>(kernels_for(isa));
+            Array<T> out({M, N});
+            double seconds = 0.0;
+            {
+                py::gil_scoped_release release;
+                const auto start = std::chrono::steady_clock::now();
+                for (int i = 0; i < calls; ++i)
+                    gemm(ker, out.mutable_data(), N, row_major(a.data(), K), row_major(b.data(), N), M, N, K,
+                         false, Epilogue<T>{}, static_cast<T*>(nullptr), n_threads);
+                seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            }
+            return py::make_tuple(seconds / calls, out);
+        },
+        py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("isa"), py::arg("n_threads"),
+        py::arg("calls"));
 }
 
 }  // namespace
