@@ -1346,17 +1346,83 @@ def test_labels_from_output_are_label_binarizers(fit_labels):
         assert_array_equal(got, binarizer.inverse_transform(out), strict=True)
 
 
-@pytest.mark.parametrize("n", [1, 2, 37, 20000])
-def test_epoch_shuffle_is_sklearn_utils_shuffle(n):
+# the core draws in chunks of 256; MT19937 regenerates its 624 words of state every 624 draws
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 37, 255, 256, 257, 513, 624, 625, 1025, 20000])
+@pytest.mark.parametrize("skip", [0, 1, 623])
+def test_epoch_shuffle_is_sklearn_utils_shuffle(n, skip):
     """The epoch's order is sklearn.utils.shuffle's: the same result from the same state, and
-    the same state afterwards (so every later draw stays scikit-learn's)."""
+    the same state afterwards (so every later draw stays scikit-learn's), from any position in
+    the generator's stream."""
     from sklearn.utils import shuffle
 
     from fastmlp._multilayer_perceptron import _shuffled
     sample_idx = np.random.RandomState(1).permutation(n)
     ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
+    ours.random_sample(skip)
+    theirs.random_sample(skip)
     for _ in range(3):
         got, want = _shuffled(sample_idx, ours), shuffle(sample_idx, random_state=theirs)
         assert_array_equal(got, want, strict=True)
         sample_idx = got
-    assert ours.randint(1 << 30) == theirs.randint(1 << 30)
+    assert_array_equal(ours.randint(1 << 30, size=700), theirs.randint(1 << 30, size=700))
+
+
+def test_epoch_shuffle_in_the_core_draws_as_numpy():
+    """The core's shuffle takes plain RandomStates on any bit generator (PCG64 buffers half
+    of each 64-bit draw: its 32-bit draws come through the same interface) and gives the same
+    permutation and state as numpy's; other generators and index arrays go to numpy."""
+    from fastmlp._multilayer_perceptron import _shuffled
+
+    class Recording(np.random.RandomState):
+        calls = 0
+
+        def shuffle(self, x):
+            Recording.calls += 1
+            super().shuffle(x)
+
+    sample_idx = np.arange(1000, 3000, dtype=np.int64)
+    for make in (lambda: np.random.RandomState(3),
+                 lambda: np.random.RandomState(np.random.PCG64(3)),
+                 lambda: Recording(3)):
+        ours, theirs = make(), make()
+        ours.randint(7)  # PCG64: leaves half a 64-bit draw buffered
+        theirs.randint(7)
+        got = _shuffled(sample_idx, ours)
+        order = np.arange(sample_idx.size)
+        np.random.RandomState.shuffle(theirs, order)
+        assert_array_equal(got, sample_idx[order], strict=True)
+        assert_array_equal(ours.randint(1 << 30, size=50), theirs.randint(1 << 30, size=50))
+    assert Recording.calls == 1  # the subclass's own shuffle ran
+    for idx in (sample_idx.astype(np.int32), sample_idx[::2]):  # not int64, not contiguous
+        got = _shuffled(idx, np.random.RandomState(5))
+        order = np.arange(idx.size)
+        np.random.RandomState(5).shuffle(order)
+        assert_array_equal(got, idx[order], strict=True)
+
+
+def test_parameter_names_are_scikit_learns_for_each_class():
+    """get_params' names are kept per class, and a subclass's own __init__ (or one set later)
+    gives its own names, as scikit-learn's signature lookup would."""
+    from sklearn.base import BaseEstimator
+
+    def sklearns(cls):
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    class Wider(MLPClassifier):
+        def __init__(self, extra=1, **kwargs):
+            super().__init__(**kwargs)
+            self.extra = extra
+
+    class Same(MLPRegressor):
+        pass
+
+    for cls in (MLPClassifier, MLPRegressor, Wider, Same):
+        assert cls._get_param_names() == sklearns(cls)
+        assert cls._get_param_names() == sklearns(cls)  # from the cache
+    assert "extra" in Wider._get_param_names()
+
+    def narrower(self, alpha=0.0001, max_iter=200):
+        MLPRegressor.__init__(self, alpha=alpha, max_iter=max_iter)
+
+    Same.__init__ = narrower
+    assert Same._get_param_names() == ["alpha", "max_iter"] == sklearns(Same)

@@ -12,6 +12,7 @@
 #include "../gemm/gemm.h"
 #include "../kernels/epilogue_scalar.h"
 #include "../mlp/network.h"
+#include "../mlp/sample_order.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -655,6 +656,19 @@ PYBIND11_MODULE(_core, m) {
         return mask;
     },
           py::arg("N"), py::arg("C"), py::arg("rate"), py::arg("seed"), py::arg("batch"), py::arg("layer"));
+    // An epoch's row order as sklearn.utils.shuffle(values, random_state) draws it, from the bit
+    // generator at `bit_generator` (the address of its numpy bitgen_t: BitGenerator.ctypes.
+    // bit_generator); the caller holds that generator's lock.
+    m.def("shuffled_like_numpy", [](IndexArray values, std::uintptr_t bit_generator) {
+        require(values.ndim() == 1, "values must be 1-D");
+        require(bit_generator != 0, "no bit generator");
+        const index_t n = values.shape(0);
+        IndexArray out(n), order(n);
+        shuffled_like_numpy(out.mutable_data(), order.mutable_data(), values.data(), n,
+                            *reinterpret_cast<NumpyBitGenerator*>(bit_generator));
+        return out;
+    },
+          py::arg("values").noconvert(), py::arg("bit_generator"));
     m.def("available_isas", &available_isas, "Kernel sets this build has and this CPU runs, best last.");
     m.def("active_isa", []() { return std::string(active_kernels().isa); });
     m.def("set_isa", [](const std::string& isa) { set_active_isa(isa); },
