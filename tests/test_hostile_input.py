@@ -669,6 +669,49 @@ def test_dataframe_keeps_feature_names_and_bits(kind):
     _assert_same_model(ref32, est32)
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_plain_arrays_skip_check_x_y_with_the_same_bookkeeping(kind, monkeypatch):
+    """A C-contiguous float X and a numeric y are handed on without check_X_y (the core scans X
+    for NaN and infinity instead): the tests above compare that path's models and errors with
+    the other layouts' and scikit-learn's. Here: it is the path taken, non-finite values and
+    other layouts still meet check_X_y, and the feature-name and width bookkeeping is the same."""
+    pd = pytest.importorskip("pandas")
+    import sklearn.utils.validation as validation
+
+    Est, _, X, y = KINDS[kind]
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return check_X_y(*args, **kwargs)
+
+    check_X_y = validation.check_X_y
+    monkeypatch.setattr(validation, "check_X_y", counted)
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    for Xp in (X, X.astype(np.float32)):
+        plain = _quiet(Est(**params).fit, Xp, y)
+        _quiet(plain.partial_fit, Xp, y)
+        assert calls == []
+        _assert_same_model(plain, _quiet(Est(**params).fit, np.asfortranarray(Xp), y).partial_fit(Xp, y))
+        assert calls == [1]
+        calls.clear()
+    for bad in (_with(X, (2, 1), np.nan), _with(X, (0, 0), -np.inf)):
+        with pytest.raises(ValueError, match="Input X contains"):
+            Est(**params).fit(bad, y)
+    assert len(calls) == 2
+    calls.clear()
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        Est(**params).fit(X, _with(y, 3, np.nan))
+    # a frame's names are kept, then dropped by a refit on an array, as check_X_y's path does
+    est = _quiet(Est(**params).fit, pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]), y)
+    assert "feature_names_in_" in est.__dict__
+    _quiet(est.fit, X, y)
+    assert "feature_names_in_" not in est.__dict__ and est.n_features_in_ == X.shape[1]
+    with pytest.raises(ValueError, match=f"X has 2 features, but {Est.__name__} is expecting "
+                                         f"{X.shape[1]} features as input"):
+        est.partial_fit(np.ascontiguousarray(X[:, :2]), y)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
 @pytest.mark.parametrize("fmt", ["csc", "coo", "csr_unsorted", "csr_int_indices64"])
 @pytest.mark.parametrize("kind", list(KINDS))

@@ -334,6 +334,20 @@ void bind_dtype(py::module_& m, const char* suffix) {
         py::arg("units"), py::arg("hidden"), py::arg("output"), py::arg("params").noconvert(), py::arg("X"),
         py::arg("n_threads"), py::arg("check_finite") = false, py::arg("negative_slope") = 0.01,
         "The network's output for X; None when check_finite and X holds NaN or infinity.");
+    // fit's check of a plain X: true when no value of the (N, C) array is NaN or infinite
+    m.def(
+        "all_finite",
+        [](Array<T> X, int n_threads) {
+            require(X.ndim() == 2, "X must be 2-D");
+            require_aligned(X, "X");
+            InputMatrix<T> in;
+            in.rows = X.shape(0);
+            in.cols = X.shape(1);
+            in.dense = X.data();
+            py::gil_scoped_release release;
+            return all_finite(in, n_threads);
+        },
+        py::arg("X").noconvert(), py::arg("n_threads"));
     m.def(
         "transform",
         [](const std::vector<index_t>& units, py::object hidden, int output, Array<T> params,
