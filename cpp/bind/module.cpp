@@ -339,11 +339,7 @@ void bind_dtype(py::module_& m, const char* suffix) {
         "all_finite",
         [](Array<T> X, int n_threads) {
             require(X.ndim() == 2, "X must be 2-D");
-            require_aligned(X, "X");
-            InputMatrix<T> in;
-            in.rows = X.shape(0);
-            in.cols = X.shape(1);
-            in.dense = X.data();
+            const InputMatrix<T> in = as_input<T>(X, X.shape(1));
             py::gil_scoped_release release;
             return all_finite(in, n_threads);
         },
