@@ -122,6 +122,29 @@ def test_row_major_b_beyond_l2_is_packed_on_edges(isa, dtype, want_col_sums):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("want_col_sums", [True, False])
+def test_row_major_b_within_l2_on_both_sides_of_in_place_rows(isa, dtype, want_col_sums):
+    # a B whose K block fits in L2: read in place up to the kernel's b_in_place_max_rows rows of
+    # C (16 at least; any number when None) and packed beyond, with the bias gradient's column
+    # sums from either; M on both sides of the limit and on the tile's edges, K over two blocks
+    info = _core.kernel_info(isa)[np.dtype(dtype).name]
+    limit = info["b_in_place_max_rows"]
+    rows = {16, 17, 3 * info["mr"] + 1}
+    if limit is not None:
+        rows |= {limit, limit + 1, limit + info["mr"] - 1}
+    N, K = 2 * info["nr"] + 3, info["kc"] + 2
+    for M in sorted(rows):
+        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, False, False, False, "bias_relu",
+                                          col_sums=want_col_sums)
+        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag,
+                                     err_msg=f"{isa} {M}x{N}")
+        if want_col_sums:
+            np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
+                                       rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", list(EPILOGUES))
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_epilogues(isa, dtype, kind, accumulate):

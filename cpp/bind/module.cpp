@@ -689,6 +689,10 @@ PYBIND11_MODULE(_core, m) {
             py::dict d;
             d["name"] = g.name; d["mr"] = g.mr; d["nr"] = g.nr; d["kc"] = g.kc; d["mc"] = g.mc; d["nc"] = g.nc;
             d["row_nr"] = g.row ? g.row_nr : 0;  // columns per one-row kernel call (0: none)
+            // rows of C up to which a row-major B that fits in L2 is read in place (None: any)
+            d["b_in_place_max_rows"] = g.b_in_place_max_rows == std::numeric_limits<index_t>::max()
+                                           ? py::object(py::none())
+                                           : py::object(py::int_(g.b_in_place_max_rows));
             return d;
         };
         py::dict d;

@@ -237,9 +237,17 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
     // that outgrows L2; otherwise (a few rows, e.g. predicting one sample, a weight matrix, or
     // a batch's deltas whose block stays in L2) the kernels read a row-major B in place, and
     // its column sums, when wanted, are summed from there (packing them cost a copy of the
-    // deltas: Xᵀ·δ of a 200×20→100 float64 layer went from 12.7 to 9.9 µs).
+    // deltas: Xᵀ·δ of a 200×20→100 float64 layer went from 12.7 to 9.9 µs, on AVX-512).
+    // A kernel for cores that read B's rows in place slower than a packed panel packs it from
+    // fewer rows of C (b_in_place_max_rows): on a Zen 3 core (AVX2, 32 KB L1, 512 KB L2) the
+    // rows of a 1 KiB-strided panel share four of L1's sets and stream from L2, and rows at
+    // other strides split loads across lines. In alternated runs packing from 48 rows on took
+    // 120×256→256 float32 from 70 to 81 GFLOP/s (medians; best 81 → 92) and 200×784→100 from
+    // 62 to 81; below that the copy is not repaid (32×128→128 lost a little).
     const bool b_block_in_l2 = std::size_t(kc_max) * std::size_t(N) * sizeof(T) <= l2_bytes() / 2;
-    const bool pack_b = B.cs != 1 || (M > kReadBInPlaceMaxRows && !b_block_in_l2);
+    const index_t b_in_place_max_rows =
+        b_block_in_l2 ? std::max(kReadBInPlaceMaxRows, ker.b_in_place_max_rows) : kReadBInPlaceMaxRows;
+    const bool pack_b = B.cs != 1 || M > b_in_place_max_rows;
     // both packed blocks are the team's: each sliver and panel is packed by one thread, read by any
     T* packed_b = ws.packed_b();
     T* packed_a = ws.packed_a();

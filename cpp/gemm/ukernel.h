@@ -54,6 +54,7 @@
 // An epilogue applies to the finished sum, so the GEMM driver passes it only with the last K block.
 #pragma once
 #include <cstdint>
+#include <limits>
 
 namespace fastmlp {
 
@@ -164,6 +165,9 @@ struct GemmKernel {
     int mc = 0;          // M block: an MC × KC block of packed A stays in L2
     int nc = 0;          // N block: a KC × NC block of packed B stays in L2/L3
     const char* name = "";
+    // Up to how many rows of C a row-major B whose K block fits in half of L2 is read in place
+    // rather than packed (gemm.cpp says when each is faster)
+    index_t b_in_place_max_rows = std::numeric_limits<index_t>::max();
     RowKernel<T> row = nullptr;  // optional one-row kernel
     int row_nr = 0;              // columns of C per row-kernel call
     ColumnKernel<T> column = nullptr;  // optional one-column kernel

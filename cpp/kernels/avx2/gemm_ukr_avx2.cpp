@@ -139,6 +139,7 @@ KernelSet kernels() {
     set.isa = "avx2";
     set.sgemm = {gemm_ukr_avx2<float>, kMR, 16, 256, 120, 4096, "sgemm_ukr_avx2_6x16"};
     set.dgemm = {gemm_ukr_avx2<double>, kMR, 8, 256, 120, 2048, "dgemm_ukr_avx2_6x8"};
+    set.sgemm.b_in_place_max_rows = set.dgemm.b_in_place_max_rows = 48;  // gemm.cpp: Zen 3
     set.sgemm.pass = epilogue_pass<Ymm<float>>;
     set.dgemm.pass = epilogue_pass<Ymm<double>>;
     set.sgemm.step = optimizer_step<float>;
