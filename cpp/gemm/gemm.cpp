@@ -290,8 +290,13 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                 // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile.
                 // Threads split the panels: a panel stays in L1 while it meets every sliver
                 // (splitting slivers instead streams all of B per sliver: slower when the
-                // packed B block outgrows L2).
-#pragma omp for collapse(2) schedule(static)
+                // packed B block outgrows L2). Every M block and K block splits the same grid
+                // the same static way, so each tile of C has one thread through all K blocks,
+                // and a thread goes on to its next block without waiting for the others, until
+                // a packed block is about to be overwritten (or the product ends): a barrier per
+                // M block cost 100 of them on a 4096×784→256 layer, each a wait for the slower
+                // thread on a shared host.
+#pragma omp for collapse(2) schedule(static) nowait
                 for (index_t jp = 0; jp < n_panels; ++jp) {
                     for (index_t s = 0; s < n_slivers; ++s) {
                         const index_t i0 = ic + s * MR, j0 = jc + jp * NR;
@@ -314,8 +319,18 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                                 last_k ? tile_ep : no_ep);
                     }
                 }
+                if (pack_a) {
+#pragma omp barrier
+                }
+            }
+            if (pack_b && !pack_a) {
+#pragma omp barrier
             }
         }
+    }
+    if (!pack_a && !pack_b) {  // (else the last block's barrier was the last thing done)
+        // the caller reads C (and the column sums) next
+#pragma omp barrier
     }
 }
 
