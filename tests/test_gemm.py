@@ -100,6 +100,17 @@ def test_products_on_edge_sizes(isa, dtype, trans_a, trans_b, want_col_sums):
                                        rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
 
 
+def check_row_major_product(isa, dtype, M, N, K, want_col_sums):
+    # X·W-like: both operands row-major, bias + relu epilogue, column sums of B when wanted
+    got, want, mag, col_sums, B = run(isa, dtype, M, N, K, False, False, False, "bias_relu",
+                                      col_sums=want_col_sums)
+    np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag,
+                                 err_msg=f"{isa} {M}x{N}")
+    if want_col_sums:
+        np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
+                                   rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("want_col_sums", [True, False])
@@ -111,13 +122,7 @@ def test_row_major_b_beyond_l2_is_packed_on_edges(isa, dtype, want_col_sums):
     N = 4 * 1024 * 1024 // (info["kc"] * np.dtype(dtype).itemsize) + info["nr"] + 1
     K = info["kc"] + 1
     for M in (info["mr"] + 1, 2 * info["mr"] - 1, 17):
-        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, False, False, False, "bias_relu",
-                                          col_sums=want_col_sums)
-        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag,
-                                     err_msg=f"{isa} {M}x{N}")
-        if want_col_sums:
-            np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
-                                       rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+        check_row_major_product(isa, dtype, M, N, K, want_col_sums)
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -134,13 +139,7 @@ def test_row_major_b_within_l2_on_both_sides_of_in_place_rows(isa, dtype, want_c
         rows |= {limit, limit + 1, limit + info["mr"] - 1}
     N, K = 2 * info["nr"] + 3, info["kc"] + 2
     for M in sorted(rows):
-        got, want, mag, col_sums, B = run(isa, dtype, M, N, K, False, False, False, "bias_relu",
-                                          col_sums=want_col_sums)
-        np.testing.assert_array_less(np.abs(got - want), RTOL[dtype] * (K + 8) * mag,
-                                     err_msg=f"{isa} {M}x{N}")
-        if want_col_sums:
-            np.testing.assert_allclose(col_sums, B.astype(np.float64).sum(axis=0),
-                                       rtol=RTOL[dtype] * K, atol=RTOL[dtype] * K * 4)
+        check_row_major_product(isa, dtype, M, N, K, want_col_sums)
 
 
 @pytest.mark.parametrize("isa", ISAS)
