@@ -139,12 +139,10 @@ EpilogueBlock<V> epilogue_block_for(EpilogueKind kind) {
 
 // The epilogue's inputs for one vector of C's row (lanes m; Whole: every lane is in C, so plain
 // loads and stores): v gets the bias of a forward kind, which also stores it to pre when the
-// kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise). kind is
-// ep.kind, passed apart so that a caller that knows it at compile time folds the branches.
+// kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise). kind is a
+// constant for a caller that knows it at compile time, and the branches fold.
 template <class V, bool Whole>
-[[gnu::always_inline]] inline typename V::reg epilogue_input(EpilogueKind kind,
-                                                             const Epilogue<typename V::scalar>& ep,
-                                                             typename V::reg v, typename V::mask m,
+[[gnu::always_inline]] inline typename V::reg epilogue_input(EpilogueKind kind, typename V::reg v, typename V::mask m,
                                                              typename V::reg bias,
                                                              const typename V::scalar* z,
                                                              typename V::scalar* pre,
@@ -224,7 +222,7 @@ template <class V, int M, int NV, bool FullWidth, EpilogueKind Kind>
             const typename V::mask mq = q == 0 ? m0 : m1;
             typename V::reg v = q == 0 ? c0[i] : c1[i], z;
             if (accumulate) v = V::add(FullWidth ? V::loadu(ci + q * L) : V::loadz(mq, ci + q * L), v);
-            v = epilogue_input<V, FullWidth>(Kind, ep, v, mq, q == 0 ? bias0 : bias1,
+            v = epilogue_input<V, FullWidth>(Kind, v, mq, q == 0 ? bias0 : bias1,
                                              zi ? zi + q * L : nullptr, nullptr, z);
             v = register_epilogue<V>(Kind, v, z, slope);
             if constexpr (FullWidth) V::storeu(ci + q * L, v);  // masked stores are slow on AMD
@@ -260,7 +258,7 @@ void finish_rows(const typename V::reg* sums, int m, typename V::scalar* c, inde
         T* const ct = c + i * ldc + q * L;
         R v = sums[t];
         if (accumulate) v = V::add(FullWidth ? V::loadu(ct) : V::loadz(mq, ct), v);
-        return epilogue_input<V, FullWidth>(Kind, ep, v, mq, bias[q],
+        return epilogue_input<V, FullWidth>(Kind, v, mq, bias[q],
                                            epilogue_uses_z(Kind) ? ep.z + i * ep.ldz + q * L : nullptr,
                                            ep.pre ? ep.pre + i * ep.ldpre + q * L : nullptr, z);
     };
@@ -326,17 +324,19 @@ void gemm_tile(index_t kc, const typename V::scalar* a, index_t rs_a, index_t cs
     // their latency (a tile's rows are ldc apart: the hardware prefetchers miss them when the
     // matrices outgrow L2); a loop of a few k has no latency to hide them behind, and the
     // prefetches were a third of the instructions of a K = 1 tile
+    if (kc >= 16) {
 #pragma GCC unroll 16
-    for (int i = 0; i < (kc >= 16 ? M : 0); ++i) {
-        __builtin_prefetch(c + i * ldc, 1);
-        __builtin_prefetch(c + i * ldc + n - 1, 1);
-        if (epilogue_uses_z(ep.kind)) {
-            __builtin_prefetch(ep.z + i * ep.ldz);
-            __builtin_prefetch(ep.z + i * ep.ldz + n - 1);
-        }
-        if (ep.pre) {
-            __builtin_prefetch(ep.pre + i * ep.ldpre, 1);
-            __builtin_prefetch(ep.pre + i * ep.ldpre + n - 1, 1);
+        for (int i = 0; i < M; ++i) {
+            __builtin_prefetch(c + i * ldc, 1);
+            __builtin_prefetch(c + i * ldc + n - 1, 1);
+            if (epilogue_uses_z(ep.kind)) {
+                __builtin_prefetch(ep.z + i * ep.ldz);
+                __builtin_prefetch(ep.z + i * ep.ldz + n - 1);
+            }
+            if (ep.pre) {
+                __builtin_prefetch(ep.pre + i * ep.ldpre, 1);
+                __builtin_prefetch(ep.pre + i * ep.ldpre + n - 1, 1);
+            }
         }
     }
     for (index_t k = 0; k < kc; ++k) {
@@ -418,7 +418,7 @@ void gemm_row_as(index_t kc, const typename V::scalar* a, index_t cs_a, const ty
         if (accumulate) acc[v] = V::add(Full ? V::loadu(c + v * L) : V::loadz(mask[v], c + v * L), acc[v]);
         typename V::reg bias = V::zero();
         if (epilogue_uses_bias(ep.kind)) bias = Full ? V::loadu(ep.bias + v * L) : V::loadz(mask[v], ep.bias + v * L);
-        acc[v] = epilogue_input<V, Full>(ep.kind, ep, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
+        acc[v] = epilogue_input<V, Full>(ep.kind, acc[v], mask[v], bias, grad ? ep.z + v * L : nullptr,
                                          ep.pre ? ep.pre + v * L : nullptr, z[v]);
     }
     epilogue_block_for<V>(ep.kind)(acc, z, NV, ep.param);
