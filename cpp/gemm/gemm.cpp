@@ -127,7 +127,7 @@ std::size_t l2_bytes() {
 }
 
 // at (a copy of ep) pointed at the part of C from row i, column j on. Only the pointers are
-// written: building a whole copy per tile went through the stack in mismatched widths, and the
+// written: building a whole copy per call went through the stack in mismatched widths, and the
 // stalled store forwarding cost a third of a 200×20→100 layer's driver time.
 template <class T>
 void point_epilogue_at(Epilogue<T>& at, const Epilogue<T>& ep, index_t i, index_t j) {
@@ -251,7 +251,7 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
     // both packed blocks are the team's: each sliver and panel is packed by one thread, read by any
     T* packed_b = ws.packed_b();
     T* packed_a = ws.packed_a();
-    Epilogue<T> tile_ep = ep;  // pointed at each tile of the last K block
+    Epilogue<T> run_ep = ep;  // pointed at each run of tiles of the last K block
     // loop 5: N in NC blocks
     for (index_t jc = 0; jc < N; jc += nc_max) {
         const index_t nc = std::min(nc_max, N - jc);
@@ -287,38 +287,41 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                         pack_a_sliver(packed_a + s * kc * MR, A, ic + s * MR, pc,
                                       std::min(MR, mc - s * MR), kc, int(MR));
                 }
-                // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per tile.
-                // Threads split the panels: a panel stays in L1 while it meets every sliver
-                // (splitting slivers instead streams all of B per sliver: slower when the
-                // packed B block outgrows L2). Every M block and K block splits the same grid
-                // the same static way, so each tile of C has one thread through all K blocks,
-                // and a thread goes on to its next block without waiting for the others, until
-                // a packed block is about to be overwritten (or the product ends): a barrier per
-                // M block cost 100 of them on a 4096×784→256 layer, each a wait for the slower
-                // thread on a shared host.
+                // loops 2 and 1: NR panels × MR slivers, one micro-kernel call per run of a
+                // thread's tiles down a panel. Threads split the tiles, panel by panel: a panel
+                // stays in L1 while it meets every sliver (splitting slivers instead streams all
+                // of B per sliver: slower when the packed B block outgrows L2). Every M block and
+                // K block splits the same grid the same static way, so each tile of C has one
+                // thread through all K blocks, and a thread goes on to its next block without
+                // waiting for the others, until a packed block is about to be overwritten (or
+                // the product ends): a barrier per M block cost 100 of them on a 4096×784→256
+                // layer, each a wait for the slower thread on a shared host.
+                const T* const a_block = pack_a ? packed_a : A.p + ic * A.rs + pc * A.cs;
+                const index_t rs_a = pack_a ? 1 : A.rs, cs_a = pack_a ? MR : A.cs;
+                const index_t sliver = pack_a ? kc * MR : MR * A.rs;
+                index_t run_jp = -1, run_s0 = 0, run_s1 = 0;  // this thread's slivers [s0, s1) of panel jp
+                const auto compute_run = [&] {
+                    if (run_s1 <= run_s0) return;
+                    const index_t i0 = ic + run_s0 * MR, j0 = jc + run_jp * NR;
+                    const index_t m = std::min(run_s1 * MR, mc) - run_s0 * MR, n = std::min(NR, N - j0);
+                    if (last_k) point_epilogue_at(run_ep, ep, i0, j0);
+                    const T* b = pack_b ? packed_b + run_jp * kc * NR : B.p + pc * B.rs + j0;
+                    ker.ukr(kc, a_block + run_s0 * sliver, rs_a, cs_a, sliver, b, pack_b ? NR : B.rs,
+                            C + i0 * ldc + j0, ldc, m, n, acc, last_k ? run_ep : no_ep);
+                    run_s0 = run_s1;
+                };
 #pragma omp for collapse(2) schedule(static) nowait
                 for (index_t jp = 0; jp < n_panels; ++jp) {
                     for (index_t s = 0; s < n_slivers; ++s) {
-                        const index_t i0 = ic + s * MR, j0 = jc + jp * NR;
-                        const index_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
-                        if (last_k) point_epilogue_at(tile_ep, ep, i0, j0);
-                        const T* a;
-                        index_t rs_a, cs_a;
-                        if (pack_a) {
-                            a = packed_a + s * kc * MR;
-                            rs_a = 1;
-                            cs_a = MR;
-                        } else {
-                            a = A.p + i0 * A.rs + pc * A.cs;
-                            rs_a = A.rs;
-                            cs_a = A.cs;
+                        if (jp != run_jp || s != run_s1) {
+                            compute_run();
+                            run_jp = jp;
+                            run_s0 = s;
                         }
-                        const T* b = pack_b ? packed_b + jp * kc * NR : B.p + pc * B.rs + j0;
-                        const index_t ldb = pack_b ? NR : B.rs;
-                        ker.ukr(kc, a, rs_a, cs_a, b, ldb, C + i0 * ldc + j0, ldc, m, n, acc,
-                                last_k ? tile_ep : no_ep);
+                        run_s1 = s + 1;
                     }
                 }
+                compute_run();
                 if (pack_a) {
 #pragma omp barrier
                 }

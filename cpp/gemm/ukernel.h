@@ -1,22 +1,27 @@
 // The micro-kernel contract, written once. Every ISA's kernel fills in exactly this.
 //
-// A micro-kernel computes one tile of at most MR rows × NR columns of a row-major C:
+// A micro-kernel computes m rows × at most NR columns of a row-major C, one panel, as tiles of
+// MR rows (and a last one of m mod MR):
 //
-//     C[i][j] = (accumulate ? C[i][j] : 0) + Σ_{k < kc} a(i,k) · b(k,j)      i < m ≤ MR, j < n ≤ NR
+//     C[i][j] = (accumulate ? C[i][j] : 0) + Σ_{k < kc} a(i,k) · b(k,j)      i < m, j < n ≤ NR
 //
-// and, when ep.kind != none, applies the epilogue to the tile in registers before its single store.
+// and, when ep.kind != none, applies the epilogue to each tile in registers before its single
+// store. The driver calls it once per run of a thread's tiles down a panel: called per tile, the
+// call and the driver's loop around it had cost as much as a short k loop.
 //
-//   a(i,k)  is read at a[i·rs_a + k·cs_a]. A packed sliver has rs_a = 1, cs_a = MR; a row-major
-//           operand read in place has rs_a = lda, cs_a = 1; a transposed one rs_a = 1, cs_a = lda.
-//           Rows i ≥ m are never read.
+//   a(i,k)  is read at a[(i / MR)·sliver + (i mod MR)·rs_a + k·cs_a]: MR-row slivers of A,
+//           sliver elements apart. A packed sliver has rs_a = 1, cs_a = MR (and sliver = MR·kc);
+//           a row-major operand read in place has rs_a = lda, cs_a = 1, a transposed one rs_a = 1,
+//           cs_a = lda (both with sliver = MR·rs_a). Rows i ≥ m are never read.
 //   b(k,j)  is read at b[k·ldb + j]: a packed panel (ldb = NR, zero-padded to NR columns, 64-byte
 //           aligned) or a row-major operand read in place (ldb = its row stride). Columns j ≥ n
 //           are never read, so an in-place operand's last panel may end at its last column.
 //   C       has row stride ldc; only the m × n corner is read or written. When accumulate is false
 //           C is never read (it may hold garbage or NaN): "beta == 0 never reads C".
-//   edges   n < NR is handled with masked loads and stores, m < MR with a kernel for m rows.
+//   edges   n < NR is handled with masked loads and stores, m mod MR with a tile of that many rows.
 //
-// Epilogues (ep pointers are already offset to the tile's first row and column):
+// Epilogues (ep pointers are already offset to the first row and column; z and pre advance by
+// their row strides down the rows):
 //   bias            C += bias[j]
 //   bias_relu       C = max(C + bias[j], 0)     (NaN stays NaN, so divergence stays visible)
 //   bias_logistic   C = 1 / (1 + exp(-(C + bias[j])))
@@ -101,9 +106,9 @@ struct Epilogue {
 };
 
 template <class T>
-using MicroKernel = void (*)(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
-                             index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
-                             const Epilogue<T>& ep);
+using MicroKernel = void (*)(index_t kc, const T* a, index_t rs_a, index_t cs_a, index_t sliver,
+                             const T* b, index_t ldb, T* c, index_t ldc, index_t m, index_t n,
+                             bool accumulate, const Epilogue<T>& ep);
 
 // The one-row kernel (optional): for a single row of C, with B row-major and read in place,
 //

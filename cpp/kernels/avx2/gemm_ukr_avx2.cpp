@@ -127,9 +127,10 @@ constexpr int kMR = 6;
 constexpr int kRowVectors = 8;  // 8 accumulators of 16 ymm: 8 FMA chains cover the FMA latency
 
 template <class T>
-void gemm_ukr_avx2(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
-                   T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    gemm_ukr_rows<Ymm<T>, kMR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
+void gemm_ukr_avx2(index_t kc, const T* a, index_t rs_a, index_t cs_a, index_t sliver, const T* b,
+                   index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
+                   const Epilogue<T>& ep) {
+    gemm_ukr_rows<Ymm<T>, kMR>(kc, a, rs_a, cs_a, sliver, b, ldb, c, ldc, m, n, accumulate, ep);
 }
 
 }  // namespace

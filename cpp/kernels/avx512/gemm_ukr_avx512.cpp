@@ -112,9 +112,10 @@ struct Zmm<double> {
 constexpr int kMR = 12;
 
 template <class T>
-void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
-                     T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
-    gemm_ukr_rows<Zmm<T>, kMR>(kc, a, rs_a, cs_a, b, ldb, c, ldc, m, n, accumulate, ep);
+void gemm_ukr_avx512(index_t kc, const T* a, index_t rs_a, index_t cs_a, index_t sliver, const T* b,
+                     index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
+                     const Epilogue<T>& ep) {
+    gemm_ukr_rows<Zmm<T>, kMR>(kc, a, rs_a, cs_a, sliver, b, ldb, c, ldc, m, n, accumulate, ep);
 }
 
 constexpr int kRowVectors = 16;  // 16 accumulators of 32 zmm: a 256-float (128-double) chunk

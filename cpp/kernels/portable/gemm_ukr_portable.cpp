@@ -9,10 +9,10 @@
 namespace fastmlp::portable {
 namespace {
 
+// One tile: m ≤ MR rows.
 template <class T, int MR, int NR>
-void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
-                       index_t ldb, T* c, index_t ldc, index_t m, index_t n, bool accumulate,
-                       const Epilogue<T>& ep) {
+void portable_tile(index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t ldb,
+                   T* c, index_t ldc, index_t m, index_t n, bool accumulate, const Epilogue<T>& ep) {
     // a is (m, kc) at strides (rs_a, cs_a), b is (kc, n) of row stride ldb, c is (m, n) of ldc
     T acc[MR][NR] = {};
     for (index_t k = 0; k < kc; ++k) {
@@ -34,6 +34,20 @@ void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, const
             if (epilogue_stores_pre(ep.kind) && ep.pre) ep.pre[i * ep.ldpre + j] = v + bias;
             c[i * ldc + j] = apply_epilogue(ep.kind, v, bias, z, ep.param);
         }
+}
+
+// ukernel.h's micro-kernel: m rows of a panel, MR at a time.
+template <class T, int MR, int NR>
+void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, index_t sliver,
+                       const T* b, index_t ldb, T* c, index_t ldc, index_t m, index_t n,
+                       bool accumulate, const Epilogue<T>& ep) {
+    Epilogue<T> at = ep;
+    for (index_t i0 = 0; i0 < m; i0 += MR) {
+        portable_tile<T, MR, NR>(kc, a + i0 / MR * sliver, rs_a, cs_a, b, ldb, c + i0 * ldc, ldc,
+                                 std::min<index_t>(MR, m - i0), n, accumulate, at);
+        if (at.z) at.z += MR * at.ldz;
+        if (at.pre) at.pre += MR * at.ldpre;
+    }
 }
 
 }  // namespace
