@@ -54,17 +54,8 @@ template <class V>
 // on a Zen 3 core (AVX2, float32, values in L1; medians of 5 alternated runs) pairs took the
 // activation pass from 7.8 to 7.2 ns a vector for logistic, 13.0 → 10.9 tanh, 18.3 → 14.7
 // softplus, 8.7 → 7.9 mish, 10.8 → 9.4 silu's derivative (others within noise), and fused
-// 256×256→256 layers forward and backward 2-6 %. Each lane gets the
-// operations it gets through V, so the same bits; a branch on all or any lanes asks both halves.
-template <class V>
-struct Pair;
-
-// The kinds whose epilogue runs two vectors at a time: the transcendental ones but gelu's, whose
-// erf takes its long branch for both halves when either needs it (its pass lost 13 % in pairs)
-constexpr bool epilogue_runs_in_pairs(EpilogueKind k) {
-    return is_transcendental_epilogue(k) && k != EpilogueKind::bias_gelu && k != EpilogueKind::gelu_grad;
-}
-
+// 256×256→256 layers forward and backward 2-9 %. Each lane gets the operations it gets through
+// V, so the same bits; a branch on all or any lanes asks both halves.
 template <class V>
 struct Pair {
     using scalar = typename V::scalar;
@@ -94,6 +85,12 @@ struct Pair {
     static bool any_less(reg x, reg y) { return V::any_less(x.lo, y.lo) || V::any_less(x.hi, y.hi); }
     static bool all_less(reg x, reg y) { return V::all_less(x.lo, y.lo) && V::all_less(x.hi, y.hi); }
 };
+
+// The kinds whose epilogue runs two vectors at a time: the transcendental ones but gelu's, whose
+// erf takes its long branch for both halves when either needs it (its pass lost 13 % in pairs)
+constexpr bool epilogue_runs_in_pairs(EpilogueKind k) {
+    return is_transcendental_epilogue(k) && k != EpilogueKind::bias_gelu && k != EpilogueKind::gelu_grad;
+}
 
 // One kind's epilogue over a block of count vectors (z beside them; zeros for forward kinds).
 // K is a constant, so the math is inlined once per kind, and its constants stay in registers
@@ -142,8 +139,8 @@ EpilogueBlock<V> epilogue_block_for(EpilogueKind kind) {
 // kind keeps its pre-activation; z receives a grad kind's operand (zero otherwise). kind is a
 // constant for a caller that knows it at compile time, and the branches fold.
 template <class V, bool Whole>
-[[gnu::always_inline]] inline typename V::reg epilogue_input(EpilogueKind kind, typename V::reg v, typename V::mask m,
-                                                             typename V::reg bias,
+[[gnu::always_inline]] inline typename V::reg epilogue_input(EpilogueKind kind, typename V::reg v,
+                                                             typename V::mask m, typename V::reg bias,
                                                              const typename V::scalar* z,
                                                              typename V::scalar* pre,
                                                              typename V::reg& z_out) {
