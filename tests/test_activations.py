@@ -208,8 +208,9 @@ def test_nan_stays_nan(kernel_path):
 def tile_sizes(dtype):
     info = _core.kernel_info(_core.active_isa())[np.dtype(dtype).name]
     mr, nr = info["mr"], info["nr"]
-    # (rows, out features): one row (the one-row kernel where there is one), tile - 1, tile + 1
-    return [(1, 1), (mr - 1, nr - 1), (mr + 1, nr + 1), (1, nr + 3)]
+    # (rows, out features): one row (the one-row kernel where there is one), tile - 1, tile + 1,
+    # and two full tiles and one row down a panel (one micro-kernel call: z and pre advance per tile)
+    return [(1, 1), (mr - 1, nr - 1), (mr + 1, nr + 1), (2 * mr + 1, nr + 1), (1, nr + 3)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
