@@ -89,6 +89,14 @@ constexpr bool epilogue_uses_bias(EpilogueKind k) {
 }
 constexpr bool epilogue_uses_z(EpilogueKind k) { return is_grad_epilogue(k); }
 
+// ep's row pointers (z, pre) moved `rows` rows down, to a micro-kernel's next tile of a panel
+// (bias is per column and stays)
+template <class T>
+inline void advance_rows(Epilogue<T>& ep, index_t rows) {
+    if (ep.z) ep.z += rows * ep.ldz;
+    if (ep.pre) ep.pre += rows * ep.ldpre;
+}
+
 }  // namespace
 }  // namespace fastmlp::FASTMLP_ISA_NAMESPACE
 

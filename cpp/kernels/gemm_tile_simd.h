@@ -390,8 +390,7 @@ void gemm_tile(index_t tiles, index_t kc, const typename V::scalar* a, index_t r
     for (index_t t = 0; t < tiles; ++t) {
         one_tile<V, M, NV, FullWidth, Full>(kc, a + t * sliver, rs_a, cs_a, b, ldb, c + t * M * ldc,
                                             ldc, n, accumulate, at);
-        if (at.z) at.z += M * at.ldz;
-        if (at.pre) at.pre += M * at.ldpre;
+        advance_rows(at, M);
     }
 }
 
@@ -538,8 +537,7 @@ void gemm_ukr_rows(index_t kc, const typename V::scalar* a, index_t rs_a, index_
     if (full > 0) gemm_tiles<V, MR, MR>(full, kc, a, rs_a, cs_a, sliver, b, ldb, c, ldc, MR, n, accumulate, ep);
     if (rest > 0) {
         Epilogue<typename V::scalar> at = ep;
-        if (at.z) at.z += full * MR * at.ldz;
-        if (at.pre) at.pre += full * MR * at.ldpre;
+        advance_rows(at, full * MR);
         gemm_tiles<V, MR - 1, MR>(1, kc, a + full * sliver, rs_a, cs_a, sliver, b, ldb, c + full * MR * ldc,
                                   ldc, rest, n, accumulate, at);
     }

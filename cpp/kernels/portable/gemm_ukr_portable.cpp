@@ -45,8 +45,7 @@ void gemm_ukr_portable(index_t kc, const T* a, index_t rs_a, index_t cs_a, index
     for (index_t i0 = 0; i0 < m; i0 += MR) {
         portable_tile<T, MR, NR>(kc, a + i0 / MR * sliver, rs_a, cs_a, b, ldb, c + i0 * ldc, ldc,
                                  std::min<index_t>(MR, m - i0), n, accumulate, at);
-        if (at.z) at.z += MR * at.ldz;
-        if (at.pre) at.pre += MR * at.ldpre;
+        advance_rows(at, MR);
     }
 }
 
