@@ -50,8 +50,12 @@ void require_allocatable(index_t elements, std::size_t element_size) {
 }
 
 // A training step (forward, loss, backward, optimizer: a dozen barriers) wakes its team only from
-// this many multiply-adds: with 3M (50 → 100 → 1, batch 200) 2 threads were no faster than 1.
-constexpr double kStepTeamMinMacs = double(index_t(1) << 23);
+// this many multiply-adds. Epochs of 20000 rows in batches of 200 on a Zen 3 core pair, best of 5
+// alternated processes, 2 threads against 1: d → 100 → 1 with d = 50 (3.1M) 1.50× faster, d = 24
+// (1.5M) 1.24×, d = 20 (1.3M) 1.21×, d = 16 (1.0M) 0.86-1.09×, d = 10 (0.7M) 0.88×; 20 → 50 → 1
+// (0.6M) 1.07×, 10 → 50 → 1 (0.3M) 0.97×, 5 → 20 → 1 0.87×. (It was 8M after 50 → 100 → 1 ran
+// no faster on 2 threads, measured when the micro-kernel was still called once per tile.)
+constexpr double kStepTeamMinMacs = double(index_t(1) << 20);
 
 // Rows per block of network_forward: weights are packed once per block, activations take
 // 2 × block × widest layer.
