@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import (
     Interval,
     Options,
     StrOptions,
+    make_constraint,
     validate_parameter_constraints,
 )
 from sklearn.utils.class_weight import compute_class_weight
@@ -330,6 +331,37 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             cached = (init, tuple(super()._get_param_names()))
             cls._param_names_of_init = cached
         return list(cached[1])
+
+    def _validate_params(self):
+        """scikit-learn's parameter validation, with its refusals in its words: a parameter
+        still holding its default object from __init__'s signature is valid as such (the
+        estimator checks test the defaults), the others meet their constraints, built once per
+        class; anything unmet goes to scikit-learn's validate_parameter_constraints, which
+        raises. (Building every constraint and testing every value took 115 µs of each fit,
+        2 % of a 20000-row one-epoch fit; this takes about 10.)"""
+        cls = type(self)
+        init = cls.__init__
+        cached = cls.__dict__.get("_param_checks_of_init")
+        if cached is None or cached[0] is not init or cached[1] is not cls._parameter_constraints:
+            defaults = inspect.signature(init).parameters
+            checks = tuple(
+                (name, defaults[name].default,
+                 tuple(make_constraint(c) for c in cls._parameter_constraints[name]))
+                for name in cls._get_param_names()
+                if cls._parameter_constraints.get(name, "no_validation") != "no_validation"
+            )
+            cached = (init, cls._parameter_constraints, checks)
+            cls._param_checks_of_init = cached
+        for name, default, constraints in cached[2]:
+            value = getattr(self, name)
+            if value is default:
+                continue
+            if not any(c.is_satisfied_by(value) for c in constraints):
+                validate_parameter_constraints(
+                    self._parameter_constraints, self.get_params(deep=False),
+                    caller_name=cls.__name__,
+                )
+                return
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
