@@ -2,8 +2,9 @@
 
 Sizes sit on each kernel's edges: 1, MR-1, MR+1 rows, NR-1, NR+1 columns, KC+1 depth (and the
 depth whose rows are 2 KiB apart, where A is packed rather than read in place); the three
-operand layouts of a training step (A·B, A·Bᵀ, Aᵀ·B) and every epilogue. C starts as NaN when not
-accumulating, so a kernel that reads C under beta == 0 fails.
+operand layouts of a training step (A·B, A·Bᵀ, Aᵀ·B) and every epilogue. C and the column sums
+start as NaN when not accumulating, so a kernel that reads C (or adds to the sums) under beta == 0
+fails.
 """
 
 import itertools

@@ -605,8 +605,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
             require(!epilogue_uses_z(ep.kind) || ep.z, "this epilogue needs z");
             StridedMatrix<T> A = trans_a ? transposed(a.data(), a.shape(1)) : row_major(a.data(), a.shape(1));
             StridedMatrix<T> B = trans_b ? transposed(b.data(), b.shape(1)) : row_major(b.data(), b.shape(1));
+            // the column sums start as C does: zero to add to, or NaN to be written over
             Array<T> sums(N);
-            std::fill_n(sums.mutable_data(), N, T(0));
+            std::fill_n(sums.mutable_data(), N,
+                        accumulate || !poison_c ? T(0) : std::numeric_limits<T>::quiet_NaN());
             {
                 py::gil_scoped_release release;
                 gemm(ker, out.mutable_data(), N, A, B, M, N, K, accumulate, ep,

@@ -39,21 +39,29 @@ void sum_panel_columns(T* sums, const T* src, index_t ld, index_t kc, index_t n)
     }
 }
 
-// col_sums[j0 + j] += Σ_k B(k, j) over one NR-wide panel of a row-major B read in place
+// col_sums[j0 + j] = s_j, or += s_j when add
+template <class T>
+void store_col_sums(T* col_sums, const T* s, index_t j0, index_t n, bool add) {
+    for (index_t j = 0; j < n; ++j) col_sums[j0 + j] = add ? col_sums[j0 + j] + s[j] : s[j];
+}
+
+// col_sums[j0 + j] (+)= Σ_k B(k, j) over one NR-wide panel of a row-major B read in place
 // (k < kc from row k0, j < n), summed as pack_b_panel sums a packed one: the same bits
 template <int NR, class T>
-void sum_b_panel(StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n, T* col_sums) {
+void sum_b_panel(StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n, T* col_sums,
+                 bool add) {
     T sums[NR] = {};
     sum_panel_columns<NR>(sums, B.p + k0 * B.rs + j0, B.rs, kc, n);
-    for (index_t j = 0; j < n; ++j) col_sums[j0 + j] += sums[j];
+    store_col_sums(col_sums, sums, j0, n, add);
 }
 
 // One NR-wide panel of B(pc.., jc..): dst(k, j) = B(k, j) for k < kc, j < n, zero for n ≤ j < NR;
-// col_sums[j0 + j] += Σ_k B(k, j) when col_sums is not null. NR is a compile-time constant so
-// the copy has a fixed trip count and the sums stay in registers for the whole panel.
+// col_sums[j0 + j] (+)= Σ_k B(k, j) when col_sums is not null (added when add). NR is a
+// compile-time constant so the copy has a fixed trip count and the sums stay in registers for
+// the whole panel.
 template <int NR, class T>
 void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n,
-                  T* col_sums) {
+                  T* col_sums, bool add) {
     T sums[NR] = {};
     if (B.cs == 1 && n == NR) {
         // the copy, then the sums over the packed panel (still in L1): written together, the
@@ -71,28 +79,27 @@ void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc
             for (index_t j = n; j < NR; ++j) d[j] = T(0);
         }
     }
-    if (col_sums)
-        for (index_t j = 0; j < n; ++j) col_sums[j0 + j] += sums[j];
+    if (col_sums) store_col_sums(col_sums, sums, j0, n, add);
 }
 
 template <class T>
 void pack_b_panel(T* dst, StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n,
-                  int nr, T* col_sums) {
+                  int nr, T* col_sums, bool add) {
     switch (nr) {
-        case 8: return pack_b_panel<8>(dst, B, k0, j0, kc, n, col_sums);
-        case 16: return pack_b_panel<16>(dst, B, k0, j0, kc, n, col_sums);
-        case 32: return pack_b_panel<32>(dst, B, k0, j0, kc, n, col_sums);
+        case 8: return pack_b_panel<8>(dst, B, k0, j0, kc, n, col_sums, add);
+        case 16: return pack_b_panel<16>(dst, B, k0, j0, kc, n, col_sums, add);
+        case 32: return pack_b_panel<32>(dst, B, k0, j0, kc, n, col_sums, add);
         default: __builtin_unreachable();  // dispatch.cpp admits only these widths, at import
     }
 }
 
 template <class T>
 void sum_b_panel(StridedMatrix<T> B, index_t k0, index_t j0, index_t kc, index_t n, int nr,
-                 T* col_sums) {
+                 T* col_sums, bool add) {
     switch (nr) {
-        case 8: return sum_b_panel<8>(B, k0, j0, kc, n, col_sums);
-        case 16: return sum_b_panel<16>(B, k0, j0, kc, n, col_sums);
-        case 32: return sum_b_panel<32>(B, k0, j0, kc, n, col_sums);
+        case 8: return sum_b_panel<8>(B, k0, j0, kc, n, col_sums, add);
+        case 16: return sum_b_panel<16>(B, k0, j0, kc, n, col_sums, add);
+        case 32: return sum_b_panel<32>(B, k0, j0, kc, n, col_sums, add);
         default: __builtin_unreachable();
     }
 }
@@ -210,11 +217,12 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                     accumulate, ep);
         }
         if (b_col_sums) {
+            // summed by K block, as packing does (one empty block when K = 0, to write the 0)
 #pragma omp single nowait
-            for (index_t pc = 0; pc < K; pc += kc_max) {  // summed by K block, as packing does
+            for (index_t pc = 0; pc < std::max<index_t>(K, 1); pc += kc_max) {
                 T sum = T(0);
                 for (index_t k = pc; k < std::min(K, pc + kc_max); ++k) sum += B.p[k * B.rs];
-                b_col_sums[0] += sum;
+                b_col_sums[0] = accumulate || pc > 0 ? b_col_sums[0] + sum : sum;
             }
         }
 #pragma omp barrier
@@ -269,12 +277,12 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
 #pragma omp for schedule(static)
                 for (index_t jp = 0; jp < n_panels; ++jp)
                     pack_b_panel(packed_b + jp * kc * NR, B, pc, jc + jp * NR, kc,
-                                 std::min(NR, nc - jp * NR), int(NR), b_col_sums);
+                                 std::min(NR, nc - jp * NR), int(NR), b_col_sums, acc);
             } else if (b_col_sums) {  // nothing waits for the sums: no barrier
 #pragma omp for schedule(static) nowait
                 for (index_t jp = 0; jp < n_panels; ++jp)
                     sum_b_panel(B, pc, jc + jp * NR, kc, std::min(NR, nc - jp * NR), int(NR),
-                                b_col_sums);
+                                b_col_sums, acc);
             }
 
             // loop 3: M in MC blocks

@@ -73,8 +73,9 @@ class GemmWorkspace {
 // Team code: every thread of the enclosing OpenMP team calls it with the same arguments (or a
 // single thread, outside any parallel region), and the tiles are shared out by orphaned
 // worksharing loops on a grid that does not depend on the number of threads. M, N and K must be
-// at most ws.max_dim(). b_col_sums (N), when not null, receives += Σ_k B(k, j): a bias gradient
-// summed while B is packed.
+// at most ws.max_dim(). b_col_sums (N), when not null, receives Σ_k B(k, j) as C receives the
+// product (added to it when accumulate, else written over it; M ≥ 1): a bias gradient summed
+// while B is packed, with no zeroing pass before the product (nor a barrier after one).
 template <class T>
 void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
                   StridedMatrix<T> B, index_t M, index_t N, index_t K, bool accumulate,

@@ -268,7 +268,9 @@ void Trainer<T>::batch_pass(T* grad, const T* params, const InputMatrix<T>& X, c
     output_loss_forward_backward(s.output, deltas_[L - 1].data(), row_loss_.data(),
                                  acts_[L - 1].data(), Y.labels ? nullptr : targets_.data(),
                                  Y.labels ? labels_.data() : nullptr, w, s.loss, B, K);
-#pragma omp single
+    // no barrier after it: the sums are read after the step's backward pass, whose products end
+    // in barriers (and the row losses were complete at the end of the loss's loop)
+#pragma omp single nowait
     {
         double loss = 0.0, weight_sum = 0.0;  // summed in row order: the same bits for any thread count
         for (index_t i = 0; i < B; ++i) loss += w ? double(w[i]) * row_loss_[i] : row_loss_[i];
@@ -336,20 +338,28 @@ void Trainer<T>::clip_gradient(T* grad, const T* params, double alpha, double we
 
 namespace {
 
-// The active ISA's step kernel over [begin, end) of the arenas, in fixed chunks shared out
-// among the team (each element's step is independent: any split gives the same bits). Team code
-// with no barrier at the end.
+// The active ISA's step kernel over the arenas (n), with `weights` on the first n_coefs entries
+// and `biases` on the rest, in fixed chunks shared out among the team (each element's step is
+// independent: any split gives the same bits). One loop over both parts, in chunks small enough
+// that a small model's are shared too (4096 per part had one thread step a 2201-parameter model
+// while the other waited). Team code with no barrier at the end.
 template <class T>
-void step_range(T* params, T* state_1, T* state_2, const T* grad, index_t begin, index_t end,
-                const OptimizerStep<T>& step) {
-    constexpr index_t kChunk = 4096;
+void step_arenas(T* params, T* state_1, T* state_2, const T* grad, index_t n, index_t n_coefs,
+                 const OptimizerStep<T>& weights, const OptimizerStep<T>& biases) {
+    constexpr index_t kChunk = 512;
     const StepKernel<T> kernel = gemm_kernel<T>(active_kernels()).step;
-    const index_t chunks = (end - begin + kChunk - 1) / kChunk;
+    const auto run = [&](index_t begin, index_t end, const OptimizerStep<T>& step) {
+        if (end > begin)
+            kernel(params + begin, state_1 + begin, state_2 ? state_2 + begin : nullptr,
+                   grad + begin, end - begin, step);
+    };
+    const index_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp for schedule(static) nowait
     for (index_t c = 0; c < chunks; ++c) {
-        const index_t at = begin + c * kChunk;
-        kernel(params + at, state_1 + at, state_2 ? state_2 + at : nullptr, grad + at,
-               std::min(kChunk, end - at), step);
+        const index_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+        const index_t split = std::min(std::max(n_coefs, begin), end);
+        run(begin, split, weights);
+        run(split, end, biases);
     }
 }
 
@@ -386,10 +396,10 @@ void optimizer_update(T* params, const OptimizerState<T>& state, const T* grad, 
         state_1 = state.m;
         state_2 = state.v;
     }
-    step_range(params, state_1, state_2, grad, 0, n_coefs, s);
-    s.weights = false;
-    s.decay = false;
-    step_range(params, state_1, state_2, grad, n_coefs, n, s);
+    OptimizerStep<T> biases = s;
+    biases.weights = false;
+    biases.decay = false;
+    step_arenas(params, state_1, state_2, grad, n, n_coefs, s, biases);
 #pragma omp barrier
 }
 
