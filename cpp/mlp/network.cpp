@@ -54,8 +54,13 @@ void require_allocatable(index_t elements, std::size_t element_size) {
 // alternated processes, 2 threads against 1: d → 100 → 1 with d = 50 (3.1M) 1.50× faster, d = 24
 // (1.5M) 1.24×, d = 20 (1.3M) 1.21×, d = 16 (1.0M) 0.86-1.09×, d = 10 (0.7M) 0.88×; 20 → 50 → 1
 // (0.6M) 1.07×, 10 → 50 → 1 (0.3M) 0.97×, 5 → 20 → 1 0.87×. (It was 8M after 50 → 100 → 1 ran
-// no faster on 2 threads, measured when the micro-kernel was still called once per tile.)
+// no faster on 2 threads, measured when the micro-kernel was still called once per tile.) For
+// kernels with wider tiles than AVX2's 16 floats it grows with the width: their core does as
+// many more multiply-adds a cycle, so a step of as many is over sooner, while waking and
+// synchronising the team costs the same (AVX-512 float32 from 2M: on a Zen 5 core pair the
+// 1.3M step had measured slower on 2 threads, when its micro-kernel was called per tile).
 constexpr double kStepTeamMinMacs = double(index_t(1) << 20);
+constexpr int kStepTeamMinMacsTileWidth = 16;
 
 // Rows per block of network_forward: weights are packed once per block, activations take
 // 2 × block × widest layer.
@@ -193,7 +198,8 @@ bool Trainer<T>::step_is_parallel(const InputMatrix<T>& X, index_t B, int n_thre
                                   : double(spec_.units[l]);
         macs += (l == 0 && X.is_sparse() ? 2.0 : 3.0) * double(B) * fan_in * double(spec_.units[l + 1]);
     }
-    return macs >= kStepTeamMinMacs;
+    const int nr = gemm_kernel<T>(active_kernels()).nr;
+    return macs >= kStepTeamMinMacs * std::max(1.0, double(nr) / kStepTeamMinMacsTileWidth);
 }
 
 template <class T>
