@@ -134,6 +134,41 @@ def test_eight_threads_predicting_with_one_model(variant):
             assert_array_equal(one, serial[i][0][:1], strict=True)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_back_to_back_single_rows_on_two_threads_give_the_same_bits(dtype):
+    """Test single rows predicted back to back, which share a net's columns with a warm team
+    when its layers have 2^17 multiply-adds or more (600 → 256 → 10: 156K), give the bits of one
+    thread, from every row, in a loop and after a pause; and that eight Python threads doing it
+    at once (each with its own team) do too."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 600)).astype(dtype)
+    y = rng.randint(0, 10, X.shape[0])
+    est = _quiet(MLPClassifier(hidden_layer_sizes=(256,), max_iter=2, random_state=0).fit, X, y)
+    rows = X[:40]
+    est.set_params(n_jobs=1)
+    serial = [est.predict_proba(rows[i:i + 1]) for i in range(len(rows))]
+    est.set_params(n_jobs=2)
+    for repeat in range(3):
+        for i in range(len(rows)):
+            assert_array_equal(est.predict_proba(rows[i:i + 1]), serial[i], strict=True)
+        time.sleep(0.01)
+    results = [None] * 8
+    barrier = threading.Barrier(8)
+
+    def run(t):
+        barrier.wait()
+        results[t] = [est.predict_proba(rows[i:i + 1]) for i in range(len(rows))]
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for out in results:
+        for got, want in zip(out, serial):
+            assert_array_equal(got, want, strict=True)
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solvers", [("sgd", "adam"), ("lbfgs", "adam"), ("lbfgs", "sgd")])
 def test_two_models_fitted_at_once(solvers):
