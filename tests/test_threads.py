@@ -134,7 +134,6 @@ def test_eight_threads_predicting_with_one_model(variant):
             assert_array_equal(one, serial[i][0][:1], strict=True)
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_back_to_back_single_rows_on_two_threads_give_the_same_bits(dtype):
     """Test single rows predicted back to back, which share a net's columns with a warm team
@@ -168,6 +167,7 @@ def test_back_to_back_single_rows_on_two_threads_give_the_same_bits(dtype):
     for out in results:
         for got, want in zip(out, serial):
             assert_array_equal(got, want, strict=True)
+
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solvers", [("sgd", "adam"), ("lbfgs", "adam"), ("lbfgs", "sgd")])
@@ -225,7 +225,6 @@ def test_threadpoolctl_limits_give_the_same_bits(solver):
     _same_model(free, _quiet(MLPClassifier(**params).fit, X, y))
 
 
-
 @pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_small_steps_shared_by_two_threads_give_the_same_bits(Est, weighted):
@@ -243,6 +242,7 @@ def test_small_steps_shared_by_two_threads_give_the_same_bits(Est, weighted):
                 for n_jobs in (1, 2))
     _same_model(one, two)
     assert one.loss_curve_ == two.loss_curve_
+
 
 # ------------------------------------------------------------------------ Ctrl-C
 _INTERRUPT_SCRIPT = textwrap.dedent("""

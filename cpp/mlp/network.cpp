@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <limits>
 #include <new>
 #include <stdexcept>
@@ -69,26 +70,36 @@ constexpr int kStepTeamMinMacsTileWidth = 16;
 constexpr index_t kForwardBlockRows = 4096;
 
 // A forward too small to wake a team (one row, say) still shares its layers' columns with the
-// team when its weights are more than one core's L2 streams well (from this many multiply-adds:
-// a 512 KB float32 layer) and the team is warm: the calling thread's previous forward ended less
-// than kWarmForwardGap ago, so the other threads are still spinning (GOMP_SPINCOUNT, set at
-// import) rather than asleep. One row of 784 → 256 → 128 → 10 in a loop, in C++ on a Zen 3
+// team when its weights are many (from this many multiply-adds: 512 KB of float32 weights, which
+// two cores stream faster than one) and the team is warm: the calling thread's previous forward
+// ended less than kWarmForwardGap ago, so the other threads are still spinning (GOMP_SPINCOUNT,
+// set at import) rather than asleep. One row of 784 → 256 → 128 → 10 in a loop, in C++ on a Zen 3
 // pair: 19.5 → 14.5 µs (mean; 784 → 512 → 10 34.5 → 21.8), where 784 → 64 → 10 (51K) was
 // slower on two. Asleep, they cost more than they give: with 1 ms between calls the same row
-// took 38 µs on one thread and 89 on two, with 0.1 ms 26 and 20; so a call after a pause, or
-// with OMP_WAIT_POLICY=passive, stays on one.
+// took 38 µs on one thread and 89 on two, with 0.1 ms 26 and 20; so a call after a pause stays
+// on one, and so does every call when the user's settings put idle threads to sleep sooner.
 constexpr double kWarmForwardMinMacs = double(index_t(1) << 17);
 constexpr std::chrono::microseconds kWarmForwardGap{150};
 
 // When the calling thread's previous forward ended (its team is this thread's own)
 thread_local std::chrono::steady_clock::time_point last_forward_end{};
 
+// Whether the user's settings may put idle OpenMP threads to sleep before kWarmForwardGap is
+// over: OMP_WAIT_POLICY=passive, or a GOMP_SPINCOUNT below the 20000 spins (~0.5 ms) that
+// fastmlp sets at import when neither is set
 bool threads_sleep_when_idle() {
-    static const bool passive = [] {
+    static const bool soon = [] {
         const char* policy = std::getenv("OMP_WAIT_POLICY");
-        return policy && (std::strcmp(policy, "passive") == 0 || std::strcmp(policy, "PASSIVE") == 0);
+        if (policy && strcasecmp(policy, "passive") == 0) return true;
+        const char* spins = std::getenv("GOMP_SPINCOUNT");  // a count (k, M, G, T suffixes) or INFINITE
+        if (!spins || *spins == 'i' || *spins == 'I') return false;
+        static constexpr char kSuffixes[] = "kMGT";
+        char* suffix = nullptr;
+        const double count = std::strtod(spins, &suffix);
+        const char* scale = *suffix ? std::strchr(kSuffixes, *suffix) : nullptr;
+        return count * (scale ? std::pow(1000.0, double(scale - kSuffixes + 1)) : 1.0) < 20000.0;
     }();
-    return passive;
+    return soon;
 }
 
 // Σ x² in double, over fixed chunks and fixed lanes within each chunk, combined in order: the
