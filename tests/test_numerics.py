@@ -291,7 +291,7 @@ def test_float32_and_float64_agree_on_easy_problems(kind, solver):
 @pytest.mark.parametrize("target", ["multiclass", "binary", "regression"])
 def test_one_row_equals_the_row_in_a_batch(target, activation, dtype):
     """Test scikit-learn's subset invariance: a row predicted alone (the one-row kernel),
-    in small batches across tile edges, or in a batch of more than one 4096-row block,
+    in small batches across tile edges, or in a batch of more than one 1024-row block,
     gets the same output (1e-7 in float64, as check_methods_subset_invariance; float32
     to its own rounding)."""
     rng = np.random.RandomState(0)
@@ -306,7 +306,7 @@ def test_one_row_equals_the_row_in_a_batch(target, activation, dtype):
     method = est.predict if target == "regression" else est.predict_proba
     full = method(X)
     atol = 1e-7 if dtype == np.float64 else 1e-5
-    for i in list(range(0, 5000, 97)) + [4095, 4096, 4999]:
+    for i in list(range(0, 5000, 97)) + [1023, 1024, 4095, 4096, 4999]:
         assert_allclose(method(X[i:i + 1])[0], full[i], rtol=atol, atol=atol)
     for start, size in [(3, 2), (10, 7), (100, 13), (1000, 31), (2000, 257)]:
         assert_allclose(method(X[start:start + size]), full[start:start + size],
