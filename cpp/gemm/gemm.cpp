@@ -222,7 +222,7 @@ void gemm_in_team(GemmWorkspace<T>& ws, T* C, index_t ldc, StridedMatrix<T> A,
             for (index_t pc = 0; pc < std::max<index_t>(K, 1); pc += kc_max) {
                 T sum = T(0);
                 for (index_t k = pc; k < std::min(K, pc + kc_max); ++k) sum += B.p[k * B.rs];
-                b_col_sums[0] = accumulate || pc > 0 ? b_col_sums[0] + sum : sum;
+                store_col_sums(b_col_sums, &sum, 0, 1, accumulate || pc > 0);
             }
         }
 #pragma omp barrier

@@ -8,12 +8,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 #include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <strings.h>
 #include <unistd.h>
 
 namespace fastmlp {
@@ -88,20 +88,26 @@ constexpr std::chrono::microseconds kWarmForwardGap{150};
 // When the calling thread's previous forward ended (its team is this thread's own)
 thread_local std::chrono::steady_clock::time_point last_forward_end{};
 
+// The spins before an idle thread sleeps that fastmlp sets at import (~0.5 ms): SPIN_COUNT in
+// python/fastmlp/_config.py
+constexpr double kSpinsSetAtImport = 20000.0;
+
 // Whether the user's settings may put idle OpenMP threads to sleep before kWarmForwardGap is
-// over: OMP_WAIT_POLICY=passive, or a GOMP_SPINCOUNT below the 20000 spins (~0.5 ms) that
-// fastmlp sets at import when neither is set
+// over: OMP_WAIT_POLICY=passive, or a GOMP_SPINCOUNT below kSpinsSetAtImport (fastmlp's own
+// applies when neither is set)
 bool threads_sleep_when_idle() {
     static const bool soon = [] {
         const char* policy = std::getenv("OMP_WAIT_POLICY");
         if (policy && strcasecmp(policy, "passive") == 0) return true;
-        const char* spins = std::getenv("GOMP_SPINCOUNT");  // a count (k, M, G, T suffixes) or INFINITE
+        // a count (with a k, M, G or T suffix) or INFINITE
+        const char* spins = std::getenv("GOMP_SPINCOUNT");
         if (!spins || *spins == 'i' || *spins == 'I') return false;
         static constexpr char kSuffixes[] = "kMGT";
         char* suffix = nullptr;
         const double count = std::strtod(spins, &suffix);
         const char* scale = *suffix ? std::strchr(kSuffixes, *suffix) : nullptr;
-        return count * (scale ? std::pow(1000.0, double(scale - kSuffixes + 1)) : 1.0) < 20000.0;
+        const double multiplier = scale ? std::pow(1000.0, double(scale - kSuffixes + 1)) : 1.0;
+        return count * multiplier < kSpinsSetAtImport;
     }();
     return soon;
 }

@@ -10,6 +10,7 @@ import warnings
 # every wait inside a training step, so an idle machine loses nothing measurable, and a busy one
 # gives its core away 16x sooner. libgomp reads the setting once, when _core loads it; a user's
 # own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins, and the environment is left as it was.
+# (network.cpp's kSpinsSetAtImport is the same count)
 SPIN_COUNT = "20000"
 
 
