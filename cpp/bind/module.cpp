@@ -51,28 +51,30 @@ const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
 // The array itself, never a converted copy: a copy would silently drop in-place results.
 // Aligned too: numpy arrays made from a byte buffer (unpickled by dask or multiprocessing) may
 // start off their items' alignment, and the kernels' loads of such memory are undefined.
-void require_aligned(const py::array& a, const std::string& what) {
+// (The checks take C strings and build a message only to refuse: a std::string per check, and
+// one per element in the order's range check, had been a tenth of a one-step epoch's call.)
+void require_aligned(const py::array& a, const char* what) {
     if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-        throw py::type_error(what + " must be an aligned numpy array (its items start off their alignment)");
+        throw py::type_error(std::string(what) + " must be an aligned numpy array (its items start off their alignment)");
 }
 
 template <class A>
-A exact(const py::handle& h, const std::string& what, const char* dtype) {
+A exact(const py::handle& h, const char* what, const char* dtype) {
     if (!A::check_(h))
-        throw py::type_error(what + " must be a C-contiguous numpy array of dtype " + dtype);
+        throw py::type_error(std::string(what) + " must be a C-contiguous numpy array of dtype " + dtype);
     auto a = py::reinterpret_borrow<A>(h);
     require_aligned(a, what);
     return a;
 }
 template <class T>
-Array<T> exact(const py::handle& h, const std::string& what) {
+Array<T> exact(const py::handle& h, const char* what) {
     return exact<Array<T>>(h, what, dtype_name<T>());
 }
-IndexArray exact_index(const py::handle& h, const std::string& what) {
+IndexArray exact_index(const py::handle& h, const char* what) {
     return exact<IndexArray>(h, what, "int64");
 }
 
-void require(bool ok, const std::string& msg) {
+void require(bool ok, const char* msg) {
     if (!ok) fail(msg);
 }
 
@@ -109,8 +111,8 @@ InputMatrix<T> as_input(const py::object& obj, index_t n_cols_expected) {
         X.cols = a.shape(1);
         X.dense = a.data();
     }
-    require(X.cols == n_cols_expected, "X has " + std::to_string(X.cols) + " features, the network expects " +
-                                           std::to_string(n_cols_expected));
+    if (X.cols != n_cols_expected)
+        fail("X has " + std::to_string(X.cols) + " features, the network expects " + std::to_string(n_cols_expected));
     return X;
 }
 
@@ -118,14 +120,15 @@ template <class T>
 const T* optional_vector(const py::object& obj, index_t n, const char* what) {
     if (obj.is_none()) return nullptr;
     auto a = exact<T>(obj, what);
-    require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " has the wrong length");
+    if (!(a.ndim() == 1 && a.shape(0) == n)) fail(std::string(what) + " has the wrong length");
     return a.data();
 }
 
 template <class T>
 void require_vector(const Array<T>& a, index_t n, const char* what) {
     require_aligned(a, what);
-    require(a.ndim() == 1 && a.shape(0) == n, std::string(what) + " must be 1-D with " + std::to_string(n) + " elements");
+    if (!(a.ndim() == 1 && a.shape(0) == n))
+        fail(std::string(what) + " must be 1-D with " + std::to_string(n) + " elements");
 }
 
 // Y is a (n_rows, K) array of the model's dtype, or for softmax an int32 array of n_rows class
@@ -223,7 +226,9 @@ void bind_dtype(py::module_& m, const char* suffix) {
                 require(order.ndim() == 1, "order must be 1-D");
                 const index_t n = order.shape(0);
                 const std::int64_t* ord = order.data();
-                for (index_t i = 0; i < n; ++i) require(ord[i] >= 0 && ord[i] < X.rows, "order index out of range");
+                bool in_range = true;
+                for (index_t i = 0; i < n; ++i) in_range &= ord[i] >= 0 && ord[i] < X.rows;
+                require(in_range, "order index out of range");
                 require(solver == 0 || solver == 1, "unknown solver code");
                 // Adam's step count, updated in place so that it stays right when Ctrl-C stops the epoch
                 auto t = exact_index(t_obj, "t");
