@@ -1352,16 +1352,21 @@ def test_labels_from_output_are_label_binarizers(fit_labels):
 def test_epoch_shuffle_is_sklearn_utils_shuffle(n, skip):
     """The epoch's order is sklearn.utils.shuffle's: the same result from the same state, and
     the same state afterwards (so every later draw stays scikit-learn's), from any position in
-    the generator's stream."""
+    the generator's stream, epoch after epoch from one shuffler (which looks up the generator
+    once), also after the generator is reseeded between epochs."""
     from sklearn.utils import shuffle
 
-    from fastmlp._multilayer_perceptron import _shuffled
+    from fastmlp._multilayer_perceptron import _shuffler
     sample_idx = np.random.RandomState(1).permutation(n)
     ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
     ours.random_sample(skip)
     theirs.random_sample(skip)
-    for _ in range(3):
-        got, want = _shuffled(sample_idx, ours), shuffle(sample_idx, random_state=theirs)
+    shuffled = _shuffler(ours)
+    for epoch in range(4):
+        if epoch == 2:
+            ours.seed(11)
+            theirs.seed(11)
+        got, want = shuffled(sample_idx), shuffle(sample_idx, random_state=theirs)
         assert_array_equal(got, want, strict=True)
         sample_idx = got
     assert_array_equal(ours.randint(1 << 30, size=700), theirs.randint(1 << 30, size=700))
@@ -1371,7 +1376,7 @@ def test_epoch_shuffle_in_the_core_draws_as_numpy():
     """The core's shuffle takes plain RandomStates on any bit generator (PCG64 buffers half
     of each 64-bit draw: its 32-bit draws come through the same interface) and gives the same
     permutation and state as numpy's; other generators and index arrays go to numpy."""
-    from fastmlp._multilayer_perceptron import _shuffled
+    from fastmlp._multilayer_perceptron import _shuffler
 
     class Recording(np.random.RandomState):
         calls = 0
@@ -1387,14 +1392,14 @@ def test_epoch_shuffle_in_the_core_draws_as_numpy():
         ours, theirs = make(), make()
         ours.randint(7)  # PCG64: leaves half a 64-bit draw buffered
         theirs.randint(7)
-        got = _shuffled(sample_idx, ours)
+        got = _shuffler(ours)(sample_idx)
         order = np.arange(sample_idx.size)
         np.random.RandomState.shuffle(theirs, order)
         assert_array_equal(got, sample_idx[order], strict=True)
         assert_array_equal(ours.randint(1 << 30, size=50), theirs.randint(1 << 30, size=50))
     assert Recording.calls == 1  # the subclass's own shuffle ran
     for idx in (sample_idx.astype(np.int32), sample_idx[::2]):  # not int64, not contiguous
-        got = _shuffled(idx, np.random.RandomState(5))
+        got = _shuffler(np.random.RandomState(5))(idx)
         order = np.arange(idx.size)
         np.random.RandomState(5).shuffle(order)
         assert_array_equal(got, idx[order], strict=True)

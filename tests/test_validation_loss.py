@@ -158,14 +158,19 @@ def test_l2_term_is_the_training_loss_one(monkeypatch):
     (batch data loss + alpha/2·‖W‖²/Σw_batch), and validation_loss_curve_[i] the held-out data
     loss plus alpha/2·‖W‖² at that same epoch's scale."""
     orders = []
-    original_shuffle = mlp_module._shuffled
+    original_shuffler = mlp_module._shuffler
 
-    def recording_shuffle(*args, **kwargs):
-        out = original_shuffle(*args, **kwargs)
-        orders.append(out)
-        return out
+    def recording_shuffler(random_state):
+        shuffled = original_shuffler(random_state)
 
-    monkeypatch.setattr(mlp_module, "_shuffled", recording_shuffle)
+        def recording_shuffle(sample_idx):
+            out = shuffled(sample_idx)
+            orders.append(out)
+            return out
+
+        return recording_shuffle
+
+    monkeypatch.setattr(mlp_module, "_shuffler", recording_shuffler)
     sw = np.random.RandomState(0).uniform(0.1, 5.0, size=X_DIAB.shape[0])
     batch_size = 37
     est = MLPRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=1e-14,

@@ -6,6 +6,7 @@ objective or a whole prediction per call, with the GIL released.
 """
 
 import inspect
+import math
 import os
 import sys
 import warnings
@@ -117,7 +118,11 @@ def _arena_views(params, layer_units):
 
 def _for_core(a, dtype):
     """a as the core reads arrays: C-contiguous and aligned (an array unpickled from a byte
-    stream, as dask and multiprocessing hand them over, may be neither), copied only if not."""
+    stream, as dask and multiprocessing hand them over, may be neither), copied only if not.
+    An array that already is one is handed back at once (np.require's own checks take a
+    microsecond or more, and the sample order passes here every epoch)."""
+    if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:
+        return a
     return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
@@ -1072,6 +1077,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         restore_best = early_stopping and self.restore_best_weights
         arrays = [params] + [a for a in state.values() if isinstance(a, np.ndarray)]
         finite_copy = None if restore_best else [a.copy() for a in arrays]
+        params_row = params.reshape(1, -1)  # for the core's finiteness scan of 2-D arrays
 
         if validating:
             # validation_loss_curve_'s L2 term takes the per-sample scale of the epoch's training
@@ -1082,14 +1088,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         # Adam's step count, which the core updates in place: right even when Ctrl-C stops an epoch
         adam_step = np.array([state.get("t", 0)], dtype=np.int64)
+        # train_epoch's arguments that hold for the whole fit, converted once and passed by
+        # position (on a small data set an epoch is tens of microseconds, and each keyword
+        # argument, attribute and float() of the call had cost a share of it); the order, the
+        # learning rate and the dropout seed change from epoch to epoch
+        # full batch (rprop): the order is moot
+        shuffled = _shuffler(self._random_state) if self.shuffle and self.solver != "rprop" else None
+        arrays_arg = (params, state.get("velocity"), state.get("m"), state.get("v"), adam_step,
+                      X_core, Y_core, sw_core)
+        rule_arg = (batch_size, solver, float(self.alpha))
+        optimizer_arg = (
+            float(self.momentum), bool(self.nesterovs_momentum), float(self.beta_1),
+            float(self.beta_2), float(self.epsilon), self._n_threads(),
+            float(self.weight_decay), float(self.max_grad_norm or 0.0), dropout,
+        )
         # partial_fit runs one epoch a call: no bar
         bar = None if incremental else self._progress_bar(self.max_iter, "epoch")
         score = val_loss = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                if self.shuffle and self.solver != "rprop":  # full batch: order is moot
-                    sample_idx = _shuffled(sample_idx, self._random_state)
+                if shuffled is not None:
+                    sample_idx = shuffled(sample_idx)
                 seed = 0
                 if dropout is not None:  # drawn only then: the default's draws stay sklearn's
                     seed = int(self._random_state.randint(np.iinfo(np.int64).max))
@@ -1097,32 +1117,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     state["learning_rate"] = self._scheduled_rate(state.get("epoch", 0))
                 epoch_rate = state["learning_rate"]
                 loss, t = trainer.train_epoch(
-                    params,
-                    state.get("velocity"),
-                    state.get("m"),
-                    state.get("v"),
-                    adam_step,
-                    X_core,
-                    Y_core,
-                    sw_core,
-                    _for_core(sample_idx, np.int64),
-                    batch_size,
-                    solver,
-                    float(self.alpha),
-                    state["learning_rate"],
-                    float(self.momentum),
-                    bool(self.nesterovs_momentum),
-                    float(self.beta_1),
-                    float(self.beta_2),
-                    float(self.epsilon),
-                    self._n_threads(),
-                    weight_decay=float(self.weight_decay),
-                    max_grad_norm=float(self.max_grad_norm or 0.0),
-                    dropout=dropout,
-                    dropout_seed=seed,
+                    *arrays_arg, _for_core(sample_idx, np.int64), *rule_arg, epoch_rate,
+                    *optimizer_arg, seed,
                 )
                 if finite_copy is not None:
-                    if not (np.isfinite(loss) and np.isfinite(params).all()):
+                    if not (math.isfinite(loss) and _core.all_finite(params_row, 1)):
                         for a, copy in zip(arrays, finite_copy):
                             np.copyto(a, copy)
                         raise _DivergedError(self._divergence_message(loss, self.n_iter_ + 1))
@@ -1348,9 +1347,9 @@ class _RpropEpochs:
 
     def train_epoch(self, params, velocity, m, v, t, X, Y, sample_weight, order, batch_size,
                     solver, alpha, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                    n_threads, **stochastic_only):
-        # stochastic_only: dropout, weight_decay, max_grad_norm, at their defaults (_fit
-        # refuses rprop with any other value)
+                    n_threads, *stochastic_only):
+        # stochastic_only: weight_decay, max_grad_norm, dropout and its seed, at their
+        # defaults (_fit refuses rprop with any other value)
         loss = self._trainer.loss_and_grad(self._grad, params, X, Y, sample_weight, alpha,
                                            n_threads)
         if np.isfinite(loss):
@@ -1432,22 +1431,34 @@ def _plain_fit_input(X, y, n_threads):
     return _core.all_finite(X, n_threads) and (y.dtype.kind != "f" or bool(np.isfinite(y).all()))
 
 
-def _shuffled(sample_idx, random_state):
-    """sklearn.utils.shuffle(sample_idx, random_state=random_state): the same draws from
-    random_state and the same result, without its per-call validation and indexing dispatch
-    (~0.4 ms an epoch at 20000 rows). A plain RandomState's Fisher-Yates pass runs in the core,
-    drawing from the same bit generator through numpy's C interface to it (0.13-0.15 ms at
-    20000 rows where numpy's shuffle takes 0.22-0.26); anything else is shuffled by numpy."""
+def _shuffler(random_state):
+    """A function of sample_idx that gives sklearn.utils.shuffle(sample_idx,
+    random_state=random_state): the same draws from random_state and the same result, without
+    its per-call validation and indexing dispatch (~0.4 ms an epoch at 20000 rows). A plain
+    RandomState's Fisher-Yates pass runs in the core, drawing from the same bit generator
+    through numpy's C interface to it (0.13-0.15 ms at 20000 rows where numpy's shuffle takes
+    0.22-0.26), whose lock and address are looked up here once rather than every epoch;
+    anything else is shuffled by numpy."""
+
+    def by_numpy(sample_idx):
+        order = np.arange(sample_idx.shape[0])
+        random_state.shuffle(order)
+        return sample_idx[order]
+
     bit_generator = getattr(random_state, "_bit_generator", None)
-    if (type(random_state) is np.random.RandomState
-            and isinstance(bit_generator, np.random.BitGenerator)
-            and type(sample_idx) is np.ndarray and sample_idx.dtype == np.int64
-            and sample_idx.ndim == 1 and sample_idx.flags.c_contiguous):
-        with bit_generator.lock:  # as RandomState.shuffle holds it
-            return _core.shuffled_like_numpy(sample_idx, bit_generator.ctypes.bit_generator.value)
-    order = np.arange(sample_idx.shape[0])
-    random_state.shuffle(order)
-    return sample_idx[order]
+    if not (type(random_state) is np.random.RandomState
+            and isinstance(bit_generator, np.random.BitGenerator)):
+        return by_numpy
+    lock, address = bit_generator.lock, bit_generator.ctypes.bit_generator.value
+
+    def by_core(sample_idx):
+        if (type(sample_idx) is np.ndarray and sample_idx.dtype == np.int64
+                and sample_idx.ndim == 1 and sample_idx.flags.c_contiguous):
+            with lock:  # as RandomState.shuffle holds it
+                return _core.shuffled_like_numpy(sample_idx, address)
+        return by_numpy(sample_idx)
+
+    return by_core
 
 
 def _labels_from_output(binarizer, y_pred):
