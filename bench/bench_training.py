@@ -12,9 +12,9 @@ Cases (synthetic data, Adam lr=1e-3, alpha=0 / no weight decay, shuffled batches
       scikit-learn's default 200 epochs, shown per epoch (on data this small an epoch is tens
       of microseconds, and what the fit does around each epoch counts as much)
 Each library gets one warm-up epoch, then the best of --epochs timed epochs (ten times as many
-for (b) and (e), whose epochs last a few milliseconds or less: less than the host's noise). GFLOP per epoch counts
-forward 2·n·Σ fan_in·fan_out, and backward 2·n·Σ fan_in·fan_out for the weight gradients plus
-2·n·Σ fan_in·fan_out over layers after the first for the input gradients.
+for (b) and (e), whose epochs last a few milliseconds or less: less than the host's noise).
+GFLOP per epoch counts forward 2·n·Σ fan_in·fan_out, and backward 2·n·Σ fan_in·fan_out for the
+weight gradients plus 2·n·Σ fan_in·fan_out over layers after the first for the input gradients.
 """
 
 import argparse

@@ -1088,12 +1088,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         # Adam's step count, which the core updates in place: right even when Ctrl-C stops an epoch
         adam_step = np.array([state.get("t", 0)], dtype=np.int64)
+        shuffled = None  # full batch (rprop): the order is moot
+        if self.shuffle and self.solver != "rprop":
+            shuffled = _shuffler(self._random_state)
         # train_epoch's arguments that hold for the whole fit, converted once and passed by
         # position (on a small data set an epoch is tens of microseconds, and each keyword
         # argument, attribute and float() of the call had cost a share of it); the order, the
         # learning rate and the dropout seed change from epoch to epoch
-        # full batch (rprop): the order is moot
-        shuffled = _shuffler(self._random_state) if self.shuffle and self.solver != "rprop" else None
         arrays_arg = (params, state.get("velocity"), state.get("m"), state.get("v"), adam_step,
                       X_core, Y_core, sw_core)
         rule_arg = (batch_size, solver, float(self.alpha))
