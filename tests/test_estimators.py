@@ -274,6 +274,23 @@ def test_partial_fit_unseen_class_raises():
     assert set(clf.predict([[1], [2], [3], [4]])) <= {"a", "b", "c", "d"}
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
+def test_partial_fit_integer_labels_of_any_width(dtype):
+    """Test 1-D integer labels of any width against classes_ fitted as int64 (the one-pass
+    path for integer targets): known classes are taken, an unseen one is refused in
+    scikit-learn's words, and a multilabel model refuses them as a switch of target kind."""
+    clf = MLPClassifier(random_state=0)
+    clf.partial_fit(X_IRIS[:10], Y_IRIS[:10], classes=np.array([0, 1, 2], dtype=np.int64))
+    clf.partial_fit(X_IRIS[:4], np.array([2, 0, 2, 1], dtype=dtype))
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+        clf.partial_fit(X_IRIS[:3], np.array([0, 1, 3], dtype=dtype))
+    multilabel = MLPClassifier(random_state=0).partial_fit(
+        X_IRIS[:10], np.eye(3, dtype=int)[Y_IRIS[:10] % 3], classes=[0, 1, 2]
+    )
+    with pytest.raises(ValueError, match="cannot switch between multilabel and single-label"):
+        multilabel.partial_fit(X_IRIS[:3], np.array([0, 1, 2], dtype=dtype))
+
+
 @pytest.mark.parametrize("solver", STOCHASTIC)
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_partial_fit_matches_sklearn_trajectory(kind, solver):
