@@ -33,6 +33,7 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer, StandardScaler
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastmlp import MLPClassifier, MLPRegressor, _core
@@ -1364,6 +1365,29 @@ def test_labels_from_output_are_label_binarizers(fit_labels):
 
 
 # the core draws in chunks of 256; MT19937 regenerates its 624 words of state every 624 draws
+def test_fit_random_state_is_check_random_states():
+    """Test the generator a fit draws from is check_random_state's: for integer seeds a new
+    RandomState in the same state, drawing the same numbers (uniform, integers, normals), and
+    the same refusals of seeds out of range; None and a RandomState pass through as it gives
+    them."""
+    from fastmlp._multilayer_perceptron import _checked_random_state
+
+    for seed in (0, 1, 42, 2**32 - 1, np.int64(7), np.uint8(3), True):
+        ours, theirs = _checked_random_state(seed), check_random_state(seed)
+        assert type(ours) is np.random.RandomState and ours is not _checked_random_state(seed)
+        for a, b in zip(ours.get_state(), theirs.get_state()):
+            assert_array_equal(a, b)
+        assert_array_equal(ours.uniform(-1, 1, 50), theirs.uniform(-1, 1, 50))
+        assert_array_equal(ours.randint(1 << 30, size=50), theirs.randint(1 << 30, size=50))
+        assert_array_equal(ours.standard_normal(5), theirs.standard_normal(5))
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match=re.escape("Seed must be between 0 and 2**32 - 1")):
+            _checked_random_state(bad)
+    given = np.random.RandomState(3)
+    assert _checked_random_state(given) is given
+    assert _checked_random_state(None) is check_random_state(None)
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 37, 255, 256, 257, 513, 624, 625, 1025, 20000])
 @pytest.mark.parametrize("skip", [0, 1, 623])
 def test_epoch_shuffle_is_sklearn_utils_shuffle(n, skip):

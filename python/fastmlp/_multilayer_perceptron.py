@@ -20,6 +20,7 @@ import scipy.optimize
 import scipy.sparse as sp
 import sklearn
 from joblib import cpu_count
+from numpy.random.bit_generator import ISeedSequence
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -793,7 +794,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.solver in _EPOCH_SOLVERS and self.validation_data is not None:
             validation = self._checked_validation_data(n_outputs, dtype)
         self.n_outputs_ = n_outputs
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = _checked_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, dtype)
 
@@ -1461,6 +1462,30 @@ def _plain_fit_input(X, y, n_threads):
     if sklearn.get_config()["assume_finite"]:
         return True
     return _core.all_finite(X, n_threads) and (y.dtype.kind != "f" or bool(np.isfinite(y).all()))
+
+
+class _OverwrittenSeedSequence(ISeedSequence):
+    """The seed sequence of an MT19937 whose state legacy seeding overwrites at once: zeros,
+    without SeedSequence's gathering of entropy and hashing."""
+
+    def generate_state(self, n_words, dtype=np.uint32):
+        return np.zeros(n_words, dtype=dtype)
+
+
+_OVERWRITTEN_SEED_SEQUENCE = _OverwrittenSeedSequence()
+
+
+def _checked_random_state(seed):
+    """sklearn.utils.check_random_state(seed): for an integer seed a new RandomState(seed) in
+    the same state (legacy seeding, no cached normal), built on an MT19937 that skips the seed
+    sequence RandomState(seed) first seeds it from (entropy from the system, hashed into a
+    state that the legacy seeding then overwrites: ~0.1 ms of every fit and partial_fit
+    call); anything else as check_random_state gives it."""
+    if isinstance(seed, Integral):
+        random_state = np.random.RandomState(np.random.MT19937(_OVERWRITTEN_SEED_SEQUENCE))
+        random_state.seed(seed)
+        return random_state
+    return check_random_state(seed)
 
 
 def _shuffler(random_state):
