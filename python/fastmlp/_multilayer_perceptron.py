@@ -1384,8 +1384,7 @@ def _fit_label_binarizer(labels):
     if _plain_integer_labels(labels):
         binarizer = LabelBinarizer()
         binarizer.classes_ = _unique_integers(labels)
-        # type_of_target's rule for 1-D integers: more than two values is multiclass
-        binarizer.y_type_ = "multiclass" if len(binarizer.classes_) > 2 else "binary"
+        binarizer.y_type_ = _integer_target_kind(binarizer.classes_)
         binarizer.sparse_input_ = False
     else:
         binarizer = LabelBinarizer().fit(labels)
@@ -1402,6 +1401,12 @@ def _plain_integer_labels(labels):
     helpers below handle in one pass where scikit-learn's scan it several times."""
     return (isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu"
             and labels.size > 0)
+
+
+def _integer_target_kind(classes):
+    """type_of_target's answer for 1-D integer labels of these unique values: more than two
+    values is multiclass."""
+    return "multiclass" if len(classes) > 2 else "binary"
 
 
 def _has_unseen_classes(classes, fitted):
@@ -2039,7 +2044,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 # type_of_target's and unique_labels' answers for 1-D integers from one unique
                 # pass (theirs scan y again and again: ~0.5 ms of a 32-row partial_fit)
                 classes = _unique_integers(y)
-                given_kind = "multiclass" if len(classes) > 2 else "binary"
+                given_kind = _integer_target_kind(classes)
             else:
                 given_kind = type_of_target(y)
             if fitted_kind.startswith("multilabel") != given_kind.startswith("multilabel"):
