@@ -178,13 +178,15 @@ inline Reg<V> erf(Reg<V> x) {
     return V::copy_sign(V::select_less(a, one, small, large), x);
 }
 
-// 1/(1 + e^−x) without overflow: e = e^−|x|, then 1/(1 + e) or e/(1 + e)
+// 1/(1 + e^−x) without overflow: e = e^−|x|, then 1/(1 + e) or e/(1 + e), the numerator
+// picked before the one division (the divider is the slowest unit these functions use: dividing
+// both and picking a quotient took logistic's pass from 0.80 to ~1.1 ns an element on a Zen 3)
 template <class V>
 inline Reg<V> logistic(Reg<V> x) {
     using T = typename V::scalar;
     const Reg<V> e = exp<V>(V::mul(V::set1(T(-1)), V::abs(x)));
     const Reg<V> d = V::add(V::set1(T(1)), e);
-    return V::select_less(x, V::zero(), V::div(e, d), V::div(V::set1(T(1)), d));
+    return V::div(V::select_less(x, V::zero(), e, V::set1(T(1))), d);
 }
 
 // tanh(x) = sign(x)·u/(u + 2) with u = e^(2|x|) − 1; from |x| = 20 on it rounds to ±1
