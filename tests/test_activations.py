@@ -188,6 +188,55 @@ def test_unfused_activation_pair(kernel_path, name, dtype):
                  what=f"{name} backward")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unfused_pass_has_portables_bits(kernel_path, dtype):
+    """The activation pass (the unfused ops) on a SIMD path takes vectors four, two and one at
+    a time and a masked last part: at lengths that end in each of those, forward, pre-activation
+    and backward must equal the portable path's bits, values around every branch point
+    included, and the forward the fused epilogue's (a product of depth 1 makes C = x + 0)."""
+    isa = _core.active_isa()
+    lanes = _core.kernel_info(isa)[np.dtype(dtype).name]["nr"] // 2  # NR is two vectors
+    rng = np.random.default_rng(seed_of("pass bits", dtype))
+    specials = [0.0, -0.0, 1.0, -1.0, 0.2, -0.3, 1.5, -3.0, 30.0, -30.0, 1e-4, np.nan]
+    for n in sorted({1, lanes - 1 or 1, lanes + 1, 2 * lanes + 1, 4 * lanes - 1, 4 * lanes + 3,
+                     7 * lanes + 3, 257}):
+        x = (rng.standard_normal(n) * 3).astype(dtype)
+        x[: len(specials)] = specials[:n]
+        dx = rng.standard_normal(n).astype(dtype)
+        for name in NAMES:
+            code, what = CODES[name], f"{name} on {isa}, n={n}"
+            results = {}
+            for path in (isa, "portable"):
+                _core.set_isa(path)
+                try:
+                    if name in NEEDS_PRE:
+                        y, pre = _core.activation_forward(code, x, 1, return_pre=True)
+                        outputs = (y, pre)
+                    else:
+                        y = _core.activation_forward(code, x, 1, negative_slope=SLOPE)
+                        outputs = (y,)
+                    g = _core.activation_backward(code, dx, y, 1, pre=x if name in NEEDS_PRE else None,
+                                                  negative_slope=SLOPE)
+                finally:
+                    _core.set_isa(isa)
+                results[path] = outputs + (g,)
+            for got, want in zip(results[isa], results["portable"]):
+                np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=what)
+                ok = ~np.isnan(want)
+                np.testing.assert_array_equal(got[ok].view(np.uint8), want[ok].view(np.uint8),
+                                              err_msg=what)
+            if name != "identity":
+                fused = _core.gemm(np.ones((1, 1), dtype), x[None, :], False, False, None,
+                                   FORWARD_EPILOGUE[name], np.zeros(n, dtype), None, isa, 1, False,
+                                   param=SLOPE)[0][0]
+                # the product's sum is x + 0 (so -0 becomes +0 before the epilogue)
+                y = _core.activation_forward(code, x + dtype(0), 1, negative_slope=SLOPE)
+                np.testing.assert_array_equal(np.isnan(fused), np.isnan(y), err_msg=what)
+                ok = ~np.isnan(y)
+                np.testing.assert_array_equal(fused[ok].view(np.uint8), y[ok].view(np.uint8),
+                                              err_msg=what)
+
+
 def test_unknown_activation_code_is_refused():
     x = np.zeros(3)
     for bad in (-1, 13):
