@@ -93,19 +93,14 @@ constexpr bool epilogue_runs_in_pairs(EpilogueKind k) {
 }
 
 // The kinds that run four vectors at a time (as a Pair of Pairs) where their vectors come in
-// fours. Two chains still left the FP pipes idle while each waited on its divisions and its
-// exp's serial polynomial: in the activation pass (a stream of vectors), four took every paired
-// kind 4-20 % faster on a Zen 3 core (float32 and float64, values in L1: logistic 0.85 → 0.76
-// ns an element, softplus 1.75 → 1.42), but mish's derivative, whose four chains spill
-// registers (1.9 → 2.5). In a tile's rows, where the row addresses, the bias and the sums also
-// want registers, only logistic, silu, mish and softplus gained (256×256→256 float32 layers,
-// forward: 8-18 µs of 60-120 µs of arithmetic; tanh, elu and selu lost ~20).
-constexpr bool pass_runs_in_quads(EpilogueKind k) {
+// fours (the pass, a tile's rows): two chains still left the FP pipes idle while each waited on
+// its divisions and its exp's serial polynomial. Four took every paired kind's pass 4-20 %
+// faster on a Zen 3 core (float32 and float64, values in L1: logistic 0.85 → 0.76 ns an
+// element, softplus 1.75 → 1.42) and their fused 256×256→256 float32 layers 3-12 % of their
+// arithmetic (float64 within noise), but mish's derivative, whose four chains spill registers
+// (its pass 1.9 → 2.5 ns an element).
+constexpr bool epilogue_runs_in_quads(EpilogueKind k) {
     return epilogue_runs_in_pairs(k) && k != EpilogueKind::mish_grad;
-}
-constexpr bool tile_runs_in_quads(EpilogueKind k) {
-    return k == EpilogueKind::bias_logistic || k == EpilogueKind::bias_silu || k == EpilogueKind::bias_mish ||
-           k == EpilogueKind::bias_softplus;
 }
 
 // One kind's epilogue over a block of count vectors (z beside them; zeros for forward kinds).
@@ -195,7 +190,7 @@ template <class V, EpilogueKind K>
         return v;
     };
     index_t j = 0;
-    if constexpr (pass_runs_in_quads(K)) {  // four at a time (pass_runs_in_quads says why)
+    if constexpr (epilogue_runs_in_quads(K)) {  // four at a time (epilogue_runs_in_quads says why)
         using Q = Pair<Pair<V>>;
         for (; j + 4 * L <= n; j += 4 * L) {
             typename Q::reg v, z;
@@ -323,7 +318,7 @@ void finish_rows(const typename V::reg* sums, int m, typename V::scalar* c, inde
     };
     const int count = m * NV;
     int t = 0;
-    if constexpr (tile_runs_in_quads(Kind)) {  // four at a time (tile_runs_in_quads says why)
+    if constexpr (epilogue_runs_in_quads(Kind)) {  // four at a time (epilogue_runs_in_quads says why)
         using Q = Pair<Pair<V>>;
 #pragma GCC unroll 1
         for (; t + 4 <= count; t += 4) {

@@ -80,6 +80,11 @@ struct ScalarLane {
     }
 };
 
+// Every function here is always inlined into the kernel that uses it: left to GCC's budget for
+// a translation unit's growth, the later instantiations (the pass and tile loops of each kind,
+// on one, two and four vectors) became calls that take their vectors through the stack, and a
+// kind's speed depended on how many kinds were compiled before it (mish's fused derivative lost
+// 40 % when four-vector loops were added for other kinds).
 namespace vector_math {
 
 template <class V>
@@ -88,7 +93,7 @@ template <class V>
 using Const = vector_math_constants::Constants<typename V::scalar>;
 
 template <class V, int N>
-inline Reg<V> horner(const typename V::scalar (&c)[N], Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> horner(const typename V::scalar (&c)[N], Reg<V> x) {
     // Σ c[k]·x^k
     Reg<V> p = V::set1(c[N - 1]);
     for (int k = N - 2; k >= 0; --k) p = V::add(V::mul(p, x), V::set1(c[k]));
@@ -97,7 +102,7 @@ inline Reg<V> horner(const typename V::scalar (&c)[N], Reg<V> x) {
 
 // x rounded to an integer (nearest, ties to even) for |x| < 2^22
 template <class V>
-inline Reg<V> round_to_integer(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> round_to_integer(Reg<V> x) {
     const Reg<V> magic = V::set1(Const<V>::round_magic);
     return V::sub(V::add(x, magic), magic);
 }
@@ -106,7 +111,7 @@ inline Reg<V> round_to_integer(Reg<V> x) {
 // Taylor series (degree 7 in float, 13 in double), then 2^n applied as two exact halves so a
 // subnormal result is rounded once and a large x gives inf. NaN stays NaN.
 template <class V>
-inline Reg<V> exp(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> exp(Reg<V> x) {
     using C = Const<V>;
     using T = typename V::scalar;
     x = V::min(V::set1(C::exp_hi), V::max(V::set1(C::exp_lo), x));  // x's NaN wins both
@@ -121,7 +126,7 @@ inline Reg<V> exp(Reg<V> x) {
 
 // e^x − 1, exact to a few ulps near 0: its own series for |x| < ln2/2, e^x − 1 beyond
 template <class V>
-inline Reg<V> expm1(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> expm1(Reg<V> x) {
     using C = Const<V>;
     using T = typename V::scalar;
     constexpr int kDegree = sizeof(T) == 4 ? 9 : 15;
@@ -138,7 +143,7 @@ inline Reg<V> expm1(Reg<V> x) {
 // [√½, √2], log m = 2·atanh((m − 1)/(m + 1)) by its series, plus (u − (w − 1))/w for the
 // rounding of 1 + u (so tiny u give u).
 template <class V>
-inline Reg<V> log1p_unit(Reg<V> u) {
+[[gnu::always_inline]] inline Reg<V> log1p_unit(Reg<V> u) {
     using C = Const<V>;
     using T = typename V::scalar;
     const Reg<V> one = V::set1(T(1));
@@ -155,7 +160,7 @@ inline Reg<V> log1p_unit(Reg<V> u) {
 // erf(x): its Taylor series for |x| < 1, 1 − e^(−x²)·erfcx(|x|) beyond (erfcx by a Chebyshev
 // interpolant on [1, 6]; erf is 1 to every precision from 6 on), with x's sign.
 template <class V>
-inline Reg<V> erf(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> erf(Reg<V> x) {
     using C = Const<V>;
     using T = typename V::scalar;
     const Reg<V> one = V::set1(T(1));
@@ -182,7 +187,7 @@ inline Reg<V> erf(Reg<V> x) {
 // picked before the one division (the divider is the slowest unit these functions use: dividing
 // both and picking a quotient took logistic's pass from 0.80 to ~1.1 ns an element on a Zen 3)
 template <class V>
-inline Reg<V> logistic(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> logistic(Reg<V> x) {
     using T = typename V::scalar;
     const Reg<V> e = exp<V>(V::mul(V::set1(T(-1)), V::abs(x)));
     const Reg<V> d = V::add(V::set1(T(1)), e);
@@ -191,7 +196,7 @@ inline Reg<V> logistic(Reg<V> x) {
 
 // tanh(x) = sign(x)·u/(u + 2) with u = e^(2|x|) − 1; from |x| = 20 on it rounds to ±1
 template <class V>
-inline Reg<V> tanh(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> tanh(Reg<V> x) {
     using T = typename V::scalar;
     const Reg<V> a = V::min(V::set1(T(20)), V::abs(x));
     const Reg<V> u = expm1<V>(V::add(a, a));
@@ -200,20 +205,20 @@ inline Reg<V> tanh(Reg<V> x) {
 
 // softplus(x) = max(x, 0) + log1p(e^−|x|)
 template <class V>
-inline Reg<V> softplus(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> softplus(Reg<V> x) {
     using T = typename V::scalar;
     return V::add(V::max(V::zero(), x), log1p_unit<V>(exp<V>(V::mul(V::set1(T(-1)), V::abs(x)))));
 }
 
 // Φ(x) = (1 + erf(x/√2))/2, and φ(x) = e^(−x²/2)/√(2π)
 template <class V>
-inline Reg<V> normal_cdf(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> normal_cdf(Reg<V> x) {
     using T = typename V::scalar;
     const Reg<V> e = erf<V>(V::mul(x, V::set1(T(0.70710678118654752440084436210485))));
     return V::mul(V::set1(T(0.5)), V::add(V::set1(T(1)), e));
 }
 template <class V>
-inline Reg<V> normal_pdf(Reg<V> x) {
+[[gnu::always_inline]] inline Reg<V> normal_pdf(Reg<V> x) {
     using T = typename V::scalar;
     return V::mul(V::set1(T(0.39894228040143267793994605993438)),
                   exp<V>(V::mul(V::mul(V::set1(T(-0.5)), x), x)));
@@ -226,7 +231,7 @@ struct MishParts {
     Reg<V> t, one_minus_t2;
 };
 template <class V>
-inline MishParts<V> mish_parts(Reg<V> x) {
+[[gnu::always_inline]] inline MishParts<V> mish_parts(Reg<V> x) {
     using T = typename V::scalar;
     const Reg<V> e = exp<V>(V::min(V::set1(Const<V>::mish_saturation), x));
     const Reg<V> n = V::mul(e, V::add(e, V::set1(T(2))));
