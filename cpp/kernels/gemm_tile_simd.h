@@ -96,8 +96,8 @@ constexpr bool epilogue_runs_in_pairs(EpilogueKind k) {
 // fours (the pass, a tile's rows): two chains still left the FP pipes idle while each waited on
 // its divisions and its exp's serial polynomial. Four took every paired kind's pass 4-20 %
 // faster on a Zen 3 core (float32 and float64, values in L1: logistic 0.85 → 0.76 ns an
-// element, softplus 1.75 → 1.42) and their fused 256×256→256 float32 layers 3-12 % of their
-// arithmetic (float64 within noise), but mish's derivative, whose four chains spill registers
+// element, softplus 1.75 → 1.42) and cut their fused 256×256→256 float32 layers' extra over
+// relu 5-18 % (float64 within noise), but mish's derivative, whose four chains spill registers
 // (its pass 1.9 → 2.5 ns an element).
 constexpr bool epilogue_runs_in_quads(EpilogueKind k) {
     return epilogue_runs_in_pairs(k) && k != EpilogueKind::mish_grad;
