@@ -110,7 +110,12 @@ template <class V>
 
 // e^x for every x. x = n·ln2 + r with |r| ≤ ln2/2 (Cody-Waite: n·ln2_hi is exact), e^r by its
 // Taylor series (degree 7 in float, 13 in double), then 2^n applied as two exact halves so a
-// subnormal result is rounded once and a large x gives inf. NaN stays NaN.
+// subnormal result is rounded once and a large x gives inf. NaN stays NaN. The series goes by
+// Estrin's scheme (terms paired with r, the pairs with r², then r⁴, r⁸): a chain 3 (float) or 4
+// (double) multiply-adds deep instead of Horner's 7 or 13, for the activations are latency-bound
+// (Zen 3, values in L1: passes of logistic, silu, softplus and mish 9-15 % faster in float32;
+// float64 fused 256×256→256 layers' extra over relu 16-36 % less, float32's unchanged). Within
+// the same ulp bounds against 50-digit references (tests/test_vector_math.py).
 template <class V>
 [[gnu::always_inline]] inline Reg<V> exp(Reg<V> x) {
     using C = Const<V>;
@@ -119,8 +124,20 @@ template <class V>
     const Reg<V> n = round_to_integer<V>(V::mul(x, V::set1(C::log2e)));
     const Reg<V> r = V::sub(V::sub(x, V::mul(n, V::set1(C::ln2_hi))), V::mul(n, V::set1(C::ln2_lo)));
     constexpr int kDegree = sizeof(T) == 4 ? 7 : 13;
-    Reg<V> p = V::set1(C::inv_factorial[kDegree]);
-    for (int k = kDegree - 1; k >= 0; --k) p = V::add(V::mul(p, r), V::set1(C::inv_factorial[k]));
+    Reg<V> t[kDegree + 1];
+#pragma GCC unroll 16
+    for (int k = 0; k <= kDegree; ++k) t[k] = V::set1(C::inv_factorial[k]);
+    Reg<V> power = r;
+    int terms = kDegree + 1;
+#pragma GCC unroll 4
+    while (terms > 1) {
+#pragma GCC unroll 16
+        for (int k = 0; 2 * k < terms; ++k)
+            t[k] = 2 * k + 1 < terms ? V::add(t[2 * k], V::mul(t[2 * k + 1], power)) : t[2 * k];
+        terms = (terms + 1) / 2;
+        if (terms > 1) power = V::mul(power, power);
+    }
+    const Reg<V> p = t[0];
     const Reg<V> n1 = round_to_integer<V>(V::mul(n, V::set1(T(0.5))));
     return V::mul(V::mul(p, V::pow2(n1)), V::pow2(V::sub(n, n1)));
 }
