@@ -249,8 +249,9 @@ template <class V>
 }
 
 // Φ(x) = ½·erfc(−x/√2) and φ(x) = e^(−x²/2)/√(2π) from one exponential and no branch: with
-// a = |x|/√2 and h = ½·erfc(a) = ½·e^(−a²)·erfcx(a), Φ is h below 0 (accurate relative to
-// itself) and 1 − h above (to an ulp of 1). erfcx is a Chebyshev interpolant on [0, erfcx_end];
+// a = |x|/√2 and h = ½·erfc(a) = ½·e^(−a²)·erfcx(a), Φ is h below 0 (relative to itself, but
+// for the rounding of a² in e^(−a²): up to ~a² ulps) and 1 − h above (to an ulp of 1), where
+// (1 + erf(x/√2))/2 would cancel below 0. erfcx is a Chebyshev interpolant on [0, erfcx_end];
 // past its end h is below half an ulp of 1 and erfcx(erfcx_end) stands in, while e^(−a²) goes on
 // to 0. An erf by its series below 1 and by erfcx above took both branches in nearly every
 // vector of a layer's values, and φ another exponential: on a Zen 3 core, values in L1 spread
